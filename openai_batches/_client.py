@@ -1,0 +1,122 @@
+"""The client: configuration, the session's lifetime, and the resources."""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+
+import aiohttp
+
+from ._batches import Batches
+from ._errors import OpenAIError
+from ._files import Files
+from ._retry import RetryPolicy
+from ._transport import Transport, default_headers
+from ._types import Timeout, TimeoutTypes
+
+__all__ = ["DEFAULT_BASE_URL", "Client"]
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_TIMEOUT = Timeout()
+
+
+def _env(name: str) -> str | None:
+    # An empty variable counts as unset, as in openai-python.
+    return os.environ.get(name) or None
+
+
+class Client:
+    """An asyncio client for the OpenAI Batch and Files APIs.
+
+    Use it as an async context manager, or call :meth:`close` when done::
+
+        async with Client() as client:
+            batch = await client.batches.retrieve("batch_abc")
+
+    The aiohttp session is created on the first request, inside the running loop, so a
+    client may be built anywhere (at import time, in a FastAPI lifespan, in a fixture).
+
+    Args:
+        api_key: The secret key; defaults to ``OPENAI_API_KEY``.
+        base_url: The API's base URL, path included; defaults to ``OPENAI_BASE_URL``,
+            then ``https://api.openai.com/v1``.
+        organization: Sent as ``OpenAI-Organization``; defaults to ``OPENAI_ORG_ID``.
+        project: Sent as ``OpenAI-Project``; defaults to ``OPENAI_PROJECT_ID``.
+        timeout: Seconds, a :class:`Timeout`, or ``None`` for no limit; each call may
+            override it.
+        max_retries: Retries after a failed attempt (connection errors, timeouts, 408,
+            409, 429, 5xx); 0 disables them.
+        session: An aiohttp session to borrow. It is used as it is (its own headers,
+            connector and timeouts apply under this client's) and never closed here.
+        retry_policy: Full control over retries and backoff; overrides ``max_retries``.
+
+    Raises:
+        OpenAIError: No API key was given and ``OPENAI_API_KEY`` is not set.
+    """
+
+    batches: Batches
+    files: Files
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        organization: str | None = None,
+        project: str | None = None,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        session: aiohttp.ClientSession | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        api_key = api_key or _env("OPENAI_API_KEY")
+        if not api_key:
+            raise OpenAIError(
+                "No API key: pass api_key=... to Client() or set the OPENAI_API_KEY "
+                "environment variable."
+            )
+        self.base_url = base_url or _env("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        self.organization = organization or _env("OPENAI_ORG_ID")
+        self.project = project or _env("OPENAI_PROJECT_ID")
+        self.timeout = Timeout.of(timeout)
+        self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries)
+        self._transport = Transport(
+            base_url=self.base_url,
+            headers=default_headers(api_key, self.organization, self.project),
+            timeout=self.timeout,
+            retry=self.retry_policy,
+            session=session,
+        )
+        self.base_url = self._transport.base_url
+        self.batches = Batches(self._transport)
+        self.files = Files(self._transport)
+
+    def __repr__(self) -> str:
+        # Never the key.
+        return (
+            f"Client(base_url={self.base_url!r}, organization={self.organization!r}, "
+            f"project={self.project!r})"
+        )
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._transport.closed
+
+    async def close(self) -> None:
+        """Close the session this client created (a borrowed one stays open).
+
+        Safe to call more than once; any request after it raises ClientClosedError.
+        """
+        await self._transport.close()
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

@@ -1,0 +1,175 @@
+"""The cattrs converter that turns the API's JSON into models, and back.
+
+Everything is registered by :func:`configure`, which takes the converter, so that
+differently configured copies get exactly the same hooks:
+
+* the fast converter used on every response (no detailed validation);
+* a detailed twin, run only after the fast one failed, to say *where* the body is wrong;
+* a strict twin in the tests that also forbids unknown keys, to catch fixture drift.
+
+Primitive hooks check types instead of coercing: ``"17"`` is not a timestamp and ``1.5``
+is not a byte count, so a wrong body fails loudly rather than decoding into nonsense.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, override
+
+from ._models import BatchStatus, FilePurpose, FileStatus, OpenEnum
+
+__all__ = ["configure", "make_converter"]
+
+T = TypeVar("T")
+
+
+def _wrong(value: object, expected: str) -> TypeError:
+    return TypeError(f"expected {expected}, got {type(value).__name__} {value!r:.60}")
+
+
+def _structure_str(value: object, _: object) -> str:
+    if value.__class__ is str:
+        return value
+    raise _wrong(value, "a string")
+
+
+def _structure_int(value: object, _: object) -> int:
+    if value.__class__ is int:
+        return value
+    raise _wrong(value, "an integer")
+
+
+def _structure_bool(value: object, _: object) -> bool:
+    if value.__class__ is bool:
+        return value
+    raise _wrong(value, "true or false")
+
+
+def _structure_optional_str(value: object, _: object) -> str | None:
+    if value is None or value.__class__ is str:
+        return value
+    raise _wrong(value, "a string or null")
+
+
+def _structure_optional_int(value: object, _: object) -> int | None:
+    if value is None or value.__class__ is int:
+        return value
+    raise _wrong(value, "an integer or null")
+
+
+def _structure_metadata(value: object, _: object) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if value.__class__ is dict and all(
+        k.__class__ is str and v.__class__ is str for k, v in value.items()
+    ):
+        return dict(value)
+    raise _wrong(value, "an object of strings or null")
+
+
+def _enum_hook(cl: type[OpenEnum]) -> Callable[[object, object], OpenEnum]:
+    members: dict[object, Any] = cl._value2member_map_
+
+    def structure(value: object, _: object) -> OpenEnum:
+        if value.__class__ is not str:
+            raise _wrong(value, f"a string ({cl.__name__})")
+        member = members.get(value)
+        return member if member is not None else cl(value)
+
+    return structure
+
+
+def _has_raw(cl: Any) -> bool:
+    return isinstance(cl, type) and attrs.has(cl) and "raw" in attrs.fields_dict(cl)
+
+
+def _model_hook(cl: type[Any], converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    build = make_dict_structure_fn(cl, converter, raw=override(omit=True))
+
+    def structure(value: Any, _: object) -> Any:
+        obj = build(value, cl)
+        obj.raw = value
+        return obj
+
+    return structure
+
+
+def _is_union_of(*members: type) -> Callable[[Any], bool]:
+    wanted = frozenset(members)
+
+    def predicate(tp: Any) -> bool:
+        return frozenset(getattr(tp, "__args__", ())) == wanted and _is_union(tp)
+
+    return predicate
+
+
+def _is_union(tp: Any) -> bool:
+    import types
+    import typing
+
+    return isinstance(tp, types.UnionType) or getattr(tp, "__origin__", None) is typing.Union
+
+
+def configure(converter: cattrs.Converter) -> None:
+    """Register every hook the models need on ``converter``."""
+    converter.register_structure_hook(str, _structure_str)
+    converter.register_structure_hook(int, _structure_int)
+    converter.register_structure_hook(bool, _structure_bool)
+    converter.register_structure_hook_func(_is_union_of(str, type(None)), _structure_optional_str)
+    converter.register_structure_hook_func(_is_union_of(int, type(None)), _structure_optional_int)
+    converter.register_structure_hook(dict[str, str] | None, _structure_metadata)
+    # One hook per enum class: a hook for a str-mixin enum found through `str` would win
+    # otherwise, and the values would come out as plain strings.
+    for enum_class in (BatchStatus, FilePurpose, FileStatus):
+        converter.register_structure_hook(enum_class, _enum_hook(enum_class))
+    converter.register_structure_hook_factory(_has_raw, _model_hook)
+    converter.register_unstructure_hook_factory(_has_raw, _raw_omitting_unstructure)
+
+
+def _raw_omitting_unstructure(cl: type[Any], converter: cattrs.Converter) -> Any:
+    from cattrs.gen import make_dict_unstructure_fn
+
+    return make_dict_unstructure_fn(cl, converter, raw=override(omit=True))
+
+
+def make_converter(*, detailed: bool = False, strict: bool = False) -> cattrs.Converter:
+    """Build a configured converter.
+
+    Args:
+        detailed: Collect where each error is (slower; used only after a failure).
+        strict: Refuse keys the models do not know (for tests; the client never does).
+    """
+    converter = cattrs.Converter(detailed_validation=detailed, forbid_extra_keys=strict)
+    configure(converter)
+    return converter
+
+
+_FAST = make_converter()
+_DETAILED = make_converter(detailed=True)
+
+
+def structure(data: Any, cl: type[T]) -> T:
+    """Structure ``data`` into ``cl`` with the fast converter."""
+    return _FAST.structure(data, cl)
+
+
+def locate_error(data: Any, cl: Any) -> tuple[str, str]:
+    """Say where and why ``data`` does not fit ``cl``, as ``(path, reason)``."""
+    try:
+        _DETAILED.structure(data, cl)
+    except Exception as exc:
+        messages = cattrs.transform_error(exc, path="$")
+        first = messages[0] if messages else str(exc)
+        reason, _, path = first.rpartition(" @ ")
+        return (path or "$", reason or first)
+    return ("$", "the body does not fit the expected shape")
+
+
+def unstructure(obj: object) -> Mapping[str, Any]:
+    """Turn a model back into JSON-ready data (the ``raw`` copies are left out)."""
+    result: Mapping[str, Any] = _FAST.unstructure(obj)
+    return result

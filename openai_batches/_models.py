@@ -1,0 +1,239 @@
+"""The API's objects as attrs classes; field names are the API's.
+
+Every optional field may be absent or ``null`` and is then ``None``. Timestamps stay the
+API's unix seconds. Each decoded top-level object (:class:`Batch`, :class:`FileObject`)
+keeps the JSON it came from in ``raw``, so fields this version does not know about are
+never lost. Enums are open: a value the API adds later decodes to a new member of the
+enum that keeps its string.
+
+The classes are slotted and not frozen: decoding thousands of objects per page is the hot
+path of a listing, and frozen attrs classes take about twice as long to build.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+__all__ = [
+    "Batch",
+    "BatchError",
+    "BatchErrors",
+    "BatchRequestCounts",
+    "BatchStatus",
+    "BatchUsage",
+    "FileObject",
+    "FilePurpose",
+    "FileStatus",
+    "InputTokensDetails",
+    "OutputTokensDetails",
+    "Page",
+]
+
+T = TypeVar("T")
+
+_NO_RAW: Mapping[str, Any] = MappingProxyType({})
+
+_raw = attrs.field(default=_NO_RAW, repr=False, eq=False, kw_only=True)
+
+
+class OpenEnum(enum.StrEnum):
+    """A string enum that accepts values it does not know.
+
+    ``BatchStatus("completed") is BatchStatus.COMPLETED``; ``BatchStatus("paused")`` is a
+    new member whose value is ``"paused"``, created once and then reused. Members compare
+    equal to their strings either way.
+    """
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        if not isinstance(value, str):
+            return None
+        member = str.__new__(cls, value)
+        member._name_ = value.upper()
+        member._value_ = value
+        # Reuse the member next time, so unknown values stay cheap and identical.
+        return cls._value2member_map_.setdefault(value, member)
+
+    @property
+    def known(self) -> bool:
+        """Whether this value is one this version of the library was written for."""
+        return self._name_ in type(self).__members__
+
+
+class BatchStatus(OpenEnum):
+    """The status of a batch."""
+
+    VALIDATING = "validating"
+    FAILED = "failed"
+    IN_PROGRESS = "in_progress"
+    FINALIZING = "finalizing"
+    COMPLETED = "completed"
+    EXPIRED = "expired"
+    CANCELLING = "cancelling"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        """Whether the batch will not change any more."""
+        return self in _FINAL_STATUSES
+
+
+_FINAL_STATUSES = frozenset(
+    {BatchStatus.FAILED, BatchStatus.COMPLETED, BatchStatus.EXPIRED, BatchStatus.CANCELLED}
+)
+
+
+class FilePurpose(OpenEnum):
+    """What a file is for."""
+
+    ASSISTANTS = "assistants"
+    ASSISTANTS_OUTPUT = "assistants_output"
+    BATCH = "batch"
+    BATCH_OUTPUT = "batch_output"
+    FINE_TUNE = "fine-tune"
+    FINE_TUNE_RESULTS = "fine-tune-results"
+    VISION = "vision"
+    USER_DATA = "user_data"
+    EVALS = "evals"
+
+
+class FileStatus(OpenEnum):
+    """Deprecated by the API: the processing status of a file."""
+
+    UPLOADED = "uploaded"
+    PROCESSED = "processed"
+    ERROR = "error"
+
+
+@attrs.define(kw_only=True)
+class BatchError:
+    """One problem found with a batch, usually with a line of its input file."""
+
+    code: str | None = None
+    message: str | None = None
+    param: str | None = None
+    line: int | None = None
+
+
+@attrs.define(kw_only=True)
+class BatchErrors:
+    """The errors that failed a batch."""
+
+    object: str | None = None
+    data: list[BatchError] = attrs.field(factory=list)
+
+
+@attrs.define(kw_only=True)
+class BatchRequestCounts:
+    """How many of a batch's requests have finished, and how."""
+
+    total: int
+    completed: int
+    failed: int
+
+
+@attrs.define(kw_only=True)
+class InputTokensDetails:
+    """A breakdown of input tokens."""
+
+    cached_tokens: int
+
+
+@attrs.define(kw_only=True)
+class OutputTokensDetails:
+    """A breakdown of output tokens."""
+
+    reasoning_tokens: int
+
+
+@attrs.define(kw_only=True)
+class BatchUsage:
+    """Tokens used by a batch (only on batches created after 2025-09-07)."""
+
+    input_tokens: int
+    input_tokens_details: InputTokensDetails
+    output_tokens: int
+    output_tokens_details: OutputTokensDetails
+    total_tokens: int
+
+
+@attrs.define(kw_only=True)
+class Batch:
+    """A batch job.
+
+    ``status`` compares equal to its string: ``batch.status == "completed"``.
+    """
+
+    id: str
+    object: str
+    endpoint: str
+    input_file_id: str
+    completion_window: str
+    status: BatchStatus
+    created_at: int
+    model: str | None = None
+    errors: BatchErrors | None = None
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    in_progress_at: int | None = None
+    expires_at: int | None = None
+    finalizing_at: int | None = None
+    completed_at: int | None = None
+    failed_at: int | None = None
+    expired_at: int | None = None
+    cancelling_at: int | None = None
+    cancelled_at: int | None = None
+    request_counts: BatchRequestCounts | None = None
+    usage: BatchUsage | None = None
+    metadata: dict[str, str] | None = None
+    raw: Mapping[str, Any] = _raw
+
+
+@attrs.define(kw_only=True)
+class FileObject:
+    """A file stored with the API.
+
+    ``bytes`` is the size of the file; ``status`` and ``status_details`` are deprecated
+    by the API and often absent.
+    """
+
+    id: str
+    object: str
+    bytes: int
+    created_at: int
+    filename: str
+    purpose: FilePurpose
+    expires_at: int | None = None
+    status: FileStatus | None = None
+    status_details: str | None = None
+    raw: Mapping[str, Any] = _raw
+
+
+@attrs.define(kw_only=True)
+class Page(Generic[T]):
+    """One page of a listing.
+
+    ``first_id`` and ``last_id`` are the cursors the API sent, if any; walk on with
+    ``after=page.next_after``.
+    """
+
+    data: list[T]
+    has_more: bool
+    object: str = "list"
+    first_id: str | None = None
+    last_id: str | None = None
+
+    @property
+    def next_after(self) -> str | None:
+        """The cursor for the following page: ``last_id``, else the last item's id."""
+        if self.last_id:
+            return self.last_id
+        if self.data:
+            last_id = getattr(self.data[-1], "id", None)
+            return last_id if isinstance(last_id, str) and last_id else None
+        return None

@@ -1,0 +1,383 @@
+"""The HTTP transport: the only module that touches aiohttp.
+
+Resources call :meth:`Transport.request`, which returns a fully read :class:`Response`
+or raises one of the library's errors, retrying on its own as the :class:`RetryPolicy`
+says. Large bodies go through :meth:`Transport.stream` instead, which hands out the
+body chunk by chunk and applies only a read timeout between chunks.
+
+The aiohttp session is created lazily, inside the running loop, on the first request. A
+session passed in by the caller is borrowed: used, never closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import platform
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import attrs
+from multidict import CIMultiDictProxy
+from yarl import URL
+
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ClientClosedError,
+    OpenAIError,
+    status_error,
+)
+from ._retry import RetryPolicy
+from ._types import USE_CLIENT_DEFAULT, Timeout, TimeoutTypes, UseClientDefault
+from ._version import __version__
+
+__all__ = ["Response", "StreamResponse", "Transport", "encode_path"]
+
+log = logging.getLogger("openai_batches")
+
+USER_AGENT = (
+    f"openai-batches/{__version__} aiohttp/{aiohttp.__version__} python/{platform.python_version()}"
+)
+
+# Patched by the tests to record the waits instead of sleeping through them.
+_sleep = asyncio.sleep
+
+
+def encode_path(template: str, *ids: str) -> str:
+    """Fill ``{}`` slots in a relative path with percent-encoded ids.
+
+    Every character outside the unreserved set is encoded, ``/`` included, and the
+    dot segments ``.`` and ``..`` are refused, so an id can never reach another endpoint.
+
+    Raises:
+        ValueError: An id is empty or a dot segment.
+        TypeError: An id is not a string.
+    """
+    encoded = []
+    for value in ids:
+        if not isinstance(value, str):
+            raise TypeError(f"an object id must be a string, got {type(value).__name__}")
+        if not value.strip():
+            raise ValueError("an object id must not be empty")
+        if value in (".", ".."):
+            raise ValueError(f"{value!r} is not a valid object id")
+        encoded.append(quote(value, safe=""))
+    return template.format(*encoded)
+
+
+def normalize_base_url(base_url: str) -> str:
+    """Check a base URL and return it without a trailing slash.
+
+    Raises:
+        ValueError: It is not an absolute http(s) URL, or it has a query or fragment.
+    """
+    url = URL(base_url)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"base_url must be an absolute http(s) URL, got {base_url!r}")
+    if url.query_string or url.fragment:
+        raise ValueError(f"base_url must not have a query or a fragment, got {base_url!r}")
+    return str(url).rstrip("/")
+
+
+@attrs.frozen
+class Response:
+    """A fully read answer."""
+
+    status: int
+    headers: CIMultiDictProxy[str] = attrs.field(repr=False)
+    body: bytes = attrs.field(repr=False)
+    method: str
+    url: str
+
+    @property
+    def request_id(self) -> str | None:
+        """The ``x-request-id`` header."""
+        return self.headers.get("x-request-id")
+
+
+@attrs.define
+class StreamResponse:
+    """An answer whose body is read chunk by chunk."""
+
+    status: int
+    headers: CIMultiDictProxy[str] = attrs.field(repr=False)
+    method: str
+    url: str
+    _response: aiohttp.ClientResponse = attrs.field(repr=False, alias="response")
+
+    async def iter_chunks(self, chunk_size: int = 1 << 16) -> AsyncIterator[bytes]:
+        """Yield the body in chunks of at most ``chunk_size`` bytes.
+
+        Raises:
+            APIConnectionError: The body was cut short or the connection failed.
+            APITimeoutError: No data came within the read timeout.
+        """
+        try:
+            async for chunk in self._response.content.iter_chunked(chunk_size):
+                yield chunk
+        except TimeoutError as exc:
+            raise APITimeoutError(
+                "Timed out reading the response body", method=self.method, url=self.url
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise APIConnectionError(
+                f"The response body was cut short: {exc}", method=self.method, url=self.url
+            ) from exc
+
+
+def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(
+        total=timeout.total, connect=timeout.connect, sock_read=timeout.read
+    )
+
+
+class Transport:
+    """Sends requests to one API base URL with retries, over one aiohttp session."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        headers: Mapping[str, str],
+        timeout: Timeout,
+        retry: RetryPolicy,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.base_url = normalize_base_url(base_url)
+        self.headers = dict(headers)
+        self.timeout = timeout
+        self.retry = retry
+        self._session = session
+        self._owns_session = session is None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ClientClosedError("This client has been closed; create a new one.")
+        loop = asyncio.get_running_loop()
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                headers=self.headers, timeout=_client_timeout(self.timeout)
+            )
+            self._loop = loop
+        elif self._owns_session and self._loop is not loop:
+            raise OpenAIError(
+                "This client was first used in another event loop; create one client per loop."
+            )
+        if self._session.closed:
+            raise ClientClosedError("The aiohttp session given to this client is closed.")
+        return self._session
+
+    async def close(self) -> None:
+        """Close the session if this transport created it; safe to call twice."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owns_session:
+            await session.close()
+
+    def _url(self, path: str) -> URL:
+        return URL(f"{self.base_url}/{path}", encoded=True)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: Any = None,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+    ) -> Response:
+        """Send a request, retrying as the policy says, and read the whole answer.
+
+        Args:
+            method: The HTTP method.
+            path: A path relative to the base URL, ids already encoded with
+                :func:`encode_path`.
+            params: Query parameters.
+            json: A JSON body.
+            timeout: This call's timeout, instead of the client's.
+            max_retries: This call's retries, instead of the client's.
+
+        Returns:
+            A 2xx answer.
+
+        Raises:
+            APIStatusError: A 4xx or 5xx answer, after any retries.
+            APIConnectionError: No answer, after any retries.
+        """
+        url = self._url(path)
+        retries = self.retry.max_retries if max_retries is None else max_retries
+        client_timeout = (
+            None if timeout is USE_CLIENT_DEFAULT else _client_timeout(Timeout.of(timeout))
+        )
+        attempt = 0
+        while True:
+            try:
+                response = await self._send(method, url, params, json, client_timeout)
+            except APIConnectionError as exc:
+                if attempt >= retries:
+                    raise
+                delay = self.retry.delay(attempt)
+                log.info("%s %s failed (%s); retrying in %.2fs", method, url, exc, delay)
+            else:
+                if response.status < 400:
+                    return response
+                if attempt >= retries or not self.retry.should_retry(
+                    response.status, response.headers
+                ):
+                    raise status_error(
+                        response.status,
+                        response.headers,
+                        response.body,
+                        method=method,
+                        url=str(url),
+                    )
+                delay = self.retry.delay(attempt, response.headers)
+                log.info(
+                    "%s %s answered %d; retrying in %.2fs", method, url, response.status, delay
+                )
+            attempt += 1
+            await _sleep(delay)
+
+    async def _send(
+        self,
+        method: str,
+        url: URL,
+        params: Mapping[str, str | int] | None,
+        json: Any,
+        timeout: aiohttp.ClientTimeout | None,
+    ) -> Response:
+        session = self._get_session()
+        kwargs: dict[str, Any] = {"params": params, "json": json}
+        if timeout is not None:
+            kwargs["timeout"] = timeout
+        try:
+            response = await session.request(method, url, **kwargs)
+            try:
+                body = await response.read()
+            except BaseException:
+                # A half-read connection must never go back to the pool.
+                response.close()
+                raise
+            response.release()
+        except TimeoutError as exc:
+            raise APITimeoutError(method=method, url=str(url)) from exc
+        except aiohttp.ClientError as exc:
+            raise APIConnectionError(
+                f"Connection error: {exc or type(exc).__name__}", method=method, url=str(url)
+            ) from exc
+        except RuntimeError as exc:
+            if session.closed:
+                raise ClientClosedError(
+                    "The aiohttp session was closed during the request."
+                ) from exc
+            raise
+        return Response(
+            status=response.status,
+            headers=response.headers,
+            body=body,
+            method=method,
+            url=str(url),
+        )
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        read_timeout: float | None = 300.0,
+        max_retries: int | None = None,
+    ) -> AsyncIterator[StreamResponse]:
+        """Open a request whose body is read in chunks, for large downloads.
+
+        Only connecting and the gap between reads are timed, never the whole transfer.
+        The answer's status is checked (and retried) before the body is handed out; once
+        the body has started, a failure is raised, not retried. Leaving the block early
+        closes the connection rather than returning a half-read one to the pool.
+        """
+        url = self._url(path)
+        timeout = aiohttp.ClientTimeout(
+            total=None, connect=self.timeout.connect, sock_read=read_timeout
+        )
+        retries = self.retry.max_retries if max_retries is None else max_retries
+        attempt = 0
+        while True:
+            session = self._get_session()
+            try:
+                response = await session.request(method, url, params=params, timeout=timeout)
+            except TimeoutError as exc:
+                error: APIConnectionError = APITimeoutError(method=method, url=str(url))
+                error.__cause__ = exc
+            except aiohttp.ClientError as exc:
+                error = APIConnectionError(f"Connection error: {exc}", method=method, url=str(url))
+                error.__cause__ = exc
+            else:
+                if response.status < 400:
+                    break
+                body = await self._read_error_body(response)
+                if attempt >= retries or not self.retry.should_retry(
+                    response.status, response.headers
+                ):
+                    raise status_error(
+                        response.status, response.headers, body, method=method, url=str(url)
+                    )
+                delay = self.retry.delay(attempt, response.headers)
+                attempt += 1
+                await _sleep(delay)
+                continue
+            if attempt >= retries:
+                raise error
+            delay = self.retry.delay(attempt)
+            attempt += 1
+            await _sleep(delay)
+        try:
+            yield StreamResponse(
+                status=response.status,
+                headers=response.headers,
+                method=method,
+                url=str(url),
+                response=response,
+            )
+        except BaseException:
+            response.close()
+            raise
+        else:
+            if response.content.at_eof():
+                response.release()
+            else:
+                response.close()
+
+    async def _read_error_body(self, response: aiohttp.ClientResponse) -> bytes:
+        try:
+            return await response.read()
+        except (aiohttp.ClientError, TimeoutError):
+            return b""
+        finally:
+            response.close()
+
+
+def default_headers(api_key: str, organization: str | None, project: str | None) -> dict[str, str]:
+    """The headers sent with every request."""
+    headers = {
+        "Authorization": f"Bearer {api_key}",
+        "User-Agent": USER_AGENT,
+        "Accept": "application/json",
+    }
+    if organization:
+        headers["OpenAI-Organization"] = organization
+    if project:
+        headers["OpenAI-Project"] = project
+    return headers
