@@ -1,0 +1,8 @@
+"""Entry point of ``python -m openai_batches.emulator``."""
+
+import sys
+
+from ._cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""The ``python -m openai_batches.emulator`` command (also mounted as ``openai-batches emulator``).
+
+`add_arguments` declares the options on any `argparse` parser, `run` serves until SIGINT or
+SIGTERM, `main` does both for the stand-alone command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Sequence
+
+from ._lifecycle import Timing
+from ._runner import Emulator
+
+__all__ = ["add_arguments", "main", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the emulator's command-line options on *parser*."""
+    defaults = Timing()
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="interface to bind (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=8000, help="port to bind, 0 for any (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="emulated seconds per real second (default: %(default)s)",
+    )
+    parser.add_argument("--storage-dir", default=None, help="keep file contents in this directory")
+    parser.add_argument(
+        "--api-key",
+        dest="api_keys",
+        action="append",
+        default=None,
+        metavar="KEY",
+        help="accept only this key (repeatable; default: any non-empty key)",
+    )
+    parser.add_argument(
+        "--requests-per-second",
+        type=float,
+        default=defaults.requests_per_second,
+        help="batch requests processed per emulated second (default: %(default)s)",
+    )
+    parser.add_argument("--seed", type=int, default=None, help="seed for ids and random faults")
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    emulator = Emulator(
+        api_keys=args.api_keys,
+        speed=args.speed,
+        timing=Timing(requests_per_second=args.requests_per_second),
+        storage_dir=args.storage_dir,
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    async with emulator:
+        print(f"OpenAI batch API emulator serving at {emulator.url}", flush=True)
+        await stop.wait()
+    print("emulator stopped", flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve with the options in *args* until interrupted; return the exit status."""
+    try:
+        asyncio.run(_serve(args))
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # pragma: no cover - only without signal handlers
+        pass
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the stand-alone command."""
+    parser = argparse.ArgumentParser(
+        prog="python -m openai_batches.emulator",
+        description="Serve an emulated OpenAI Batches, Files and Uploads API.",
+    )
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

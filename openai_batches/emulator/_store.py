@@ -1,0 +1,572 @@
+"""The emulator's state: files, batches and uploads, with the rules the API enforces.
+
+`Store` is synchronous and knows nothing about HTTP: the app parses requests and calls it, and
+tests or benchmarks call it directly to seed data (`put_file`, `put_jsonl`, `put_batch`).
+Methods return the API's JSON objects as plain dicts and raise `ApiError` for anything the API
+would refuse. Before each request the app calls `advance()`, which replays batch lifecycles and
+file expiry up to the clock's current time.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import os
+import random
+import string
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from ._blobs import Blob, BlobStorage, BlobWriter
+from ._clock import Clock
+from ._errors import ApiError
+from ._index import Key, SortedIds
+from ._lifecycle import BatchRecord, Timing, parse_input
+from ._responses import SUPPORTED_ENDPOINTS
+
+__all__ = ["FILE_PURPOSES", "Store"]
+
+#: Purposes accepted by ``POST /v1/files`` and ``POST /v1/uploads``.
+FILE_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+MAX_FILE_BYTES = 512 * 1024**2
+MAX_BATCH_FILE_BYTES = 200 * 1024**2
+MAX_UPLOAD_BYTES = 8 * 1024**3
+MAX_PART_BYTES = 64 * 1024**2
+BATCH_FILE_TTL = 30 * 24 * 3600
+UPLOAD_TTL = 3600
+MIN_TTL, MAX_TTL = 3600, 2_592_000
+_ALPHANUMERIC = string.ascii_letters + string.digits
+
+
+@attrs.define(eq=False)
+class FileRecord:
+    """A stored file."""
+
+    id: str
+    filename: str
+    purpose: str
+    blob: Blob
+    created_at: int
+    expires_at: int | None
+    key: Key
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the API's File object."""
+        return {
+            "id": self.id,
+            "object": "file",
+            "bytes": self.blob.size,
+            "created_at": self.created_at,
+            "expires_at": self.expires_at,
+            "filename": self.filename,
+            "purpose": self.purpose,
+            "status": "processed",
+            "status_details": None,
+        }
+
+
+@attrs.define(eq=False)
+class UploadRecord:
+    """A multi-part upload."""
+
+    id: str
+    filename: str
+    purpose: str
+    bytes: int
+    mime_type: str
+    created_at: int
+    expires_at: int
+    file_expires_after: int | None
+    status: str = "pending"
+    parts: dict[str, Blob] = attrs.Factory(dict)
+    file: FileRecord | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the API's Upload object."""
+        return {
+            "id": self.id,
+            "object": "upload",
+            "bytes": self.bytes,
+            "created_at": self.created_at,
+            "filename": self.filename,
+            "purpose": self.purpose,
+            "status": self.status,
+            "expires_at": self.expires_at,
+            "file": None if self.file is None else self.file.to_json(),
+        }
+
+
+def check_expires_after(value: Any, param: str) -> int | None:
+    """Validate an ``{"anchor": "created_at", "seconds": N}`` policy; return N."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ApiError.invalid(
+            param, f"Invalid type for '{param}': expected an object.", "invalid_type"
+        )
+    if value.get("anchor") != "created_at":
+        raise ApiError.invalid(
+            f"{param}.anchor",
+            f"Invalid value for '{param}.anchor': only 'created_at' is supported.",
+        )
+    seconds = value.get("seconds")
+    if isinstance(seconds, str) and seconds.isdigit():
+        seconds = int(seconds)
+    if (
+        not isinstance(seconds, int)
+        or isinstance(seconds, bool)
+        or not MIN_TTL <= seconds <= MAX_TTL
+    ):
+        raise ApiError.invalid(
+            f"{param}.seconds",
+            f"Invalid '{param}.seconds': must be an integer between {MIN_TTL} and {MAX_TTL}.",
+        )
+    return seconds
+
+
+def _check_metadata(metadata: Any) -> dict[str, str] | None:
+    if metadata is None:
+        return None
+    if not isinstance(metadata, Mapping):
+        raise ApiError.invalid(
+            "metadata", "Invalid type for 'metadata': expected an object.", "invalid_type"
+        )
+    if len(metadata) > 16:
+        raise ApiError.invalid(
+            "metadata", "Invalid 'metadata': too many properties; at most 16 are allowed."
+        )
+    for key, value in metadata.items():
+        if not isinstance(key, str) or len(key) > 64:
+            raise ApiError.invalid(
+                "metadata", "Invalid 'metadata': keys must be strings of at most 64 characters."
+            )
+        if not isinstance(value, str) or len(value) > 512:
+            raise ApiError.invalid(
+                f"metadata.{key}",
+                "Invalid 'metadata': values must be strings of at most 512 characters.",
+            )
+    return dict(metadata)
+
+
+class Store:
+    """Files, batches and uploads, advanced along the clock.
+
+    Args:
+        clock: The emulated time source.
+        storage: Where file contents live (memory or a directory).
+        timing: Durations and rate of the batch lifecycle.
+        seed: Seed for generated ids (random when None).
+    """
+
+    def __init__(
+        self, clock: Clock, storage: BlobStorage, timing: Timing, seed: int | None = None
+    ) -> None:
+        self.clock = clock
+        self.storage = storage
+        self.timing = timing
+        self._random = random.Random(seed)
+        self._sequence = 0
+        self._files: dict[str, FileRecord] = {}
+        self._file_keys: dict[str, Key] = {}
+        self._file_index = SortedIds()
+        self._purpose_index: dict[str, SortedIds] = {}
+        self._file_expiry: list[tuple[int, str]] = []
+        self._batches: dict[str, BatchRecord] = {}
+        self._batch_index = SortedIds()
+        self._batch_keys: dict[str, Key] = {}
+        self._active: dict[str, BatchRecord] = {}
+        self._uploads: dict[str, UploadRecord] = {}
+
+    # ids and time
+
+    def _hex_id(self, prefix: str) -> str:
+        return f"{prefix}{self._random.getrandbits(128):032x}"
+
+    def _file_id(self) -> str:
+        return "file-" + "".join(self._random.choices(_ALPHANUMERIC, k=22))
+
+    def _key(self, created_at: int) -> Key:
+        self._sequence += 1
+        return (created_at, self._sequence)
+
+    def advance(self) -> None:
+        """Replay batch lifecycles and file expiry up to the clock's current time."""
+        now = self.clock.now()
+        for batch in list(self._active.values()):
+            batch.advance(now)
+            if not batch.active:
+                del self._active[batch.id]
+        while self._file_expiry and self._file_expiry[0][0] <= now:
+            _, file_id = heapq.heappop(self._file_expiry)
+            record = self._files.get(file_id)
+            if record is not None and record.expires_at is not None and record.expires_at <= now:
+                self._remove_file(record)
+
+    # files
+
+    def add_file(
+        self,
+        filename: str,
+        purpose: str,
+        blob: Blob,
+        *,
+        created_at: float | None = None,
+        expires_after: int | None = None,
+    ) -> FileRecord:
+        """Register *blob* as a new file and return its record."""
+        created = int(self.clock.now() if created_at is None else created_at)
+        if expires_after is None and purpose == "batch":
+            expires_after = BATCH_FILE_TTL
+        expires_at = None if expires_after is None else created + expires_after
+        key = self._key(created)
+        record = FileRecord(self._file_id(), filename, purpose, blob, created, expires_at, key)
+        self._files[record.id] = record
+        self._file_keys[record.id] = key
+        self._file_index.add(key, record.id)
+        self._purpose_index.setdefault(purpose, SortedIds()).add(key, record.id)
+        if expires_at is not None:
+            heapq.heappush(self._file_expiry, (expires_at, record.id))
+        return record
+
+    def writer(self) -> BlobWriter:
+        """Return a writer in this store's storage (for uploads and batch outputs)."""
+        return self.storage.writer()
+
+    def add_output_file(
+        self, filename: str, blob: Blob, created_at: float, expires_after: int | None
+    ) -> str:
+        """Register a batch output or error file; return its id."""
+        record = self.add_file(
+            filename, "batch_output", blob, created_at=created_at, expires_after=expires_after
+        )
+        return record.id
+
+    def put_file(
+        self,
+        filename: str,
+        purpose: str,
+        data: bytes | os.PathLike[str],
+        *,
+        created_at: float | None = None,
+        expires_after: int | None = None,
+    ) -> dict[str, Any]:
+        """Seed a file without HTTP; return the File object.
+
+        Args:
+            filename: The file's name.
+            purpose: Any purpose string (not validated, so outputs can be seeded too).
+            data: The content, or a path to copy it from.
+            created_at: Override the creation time (Unix seconds), e.g. to shape listings.
+            expires_after: Seconds until the file expires (``batch`` files default to 30 days).
+        """
+        if isinstance(data, bytes | bytearray | memoryview):
+            blob = self.storage.from_bytes(bytes(data))
+        elif isinstance(data, os.PathLike):
+            blob = self.storage.from_path(data)
+        else:
+            raise TypeError("data must be bytes or a path (os.PathLike)")
+        record = self.add_file(
+            filename, purpose, blob, created_at=created_at, expires_after=expires_after
+        )
+        return record.to_json()
+
+    def put_jsonl(
+        self,
+        requests: Iterable[Mapping[str, Any]],
+        *,
+        filename: str = "batch_input.jsonl",
+        created_at: float | None = None,
+    ) -> dict[str, Any]:
+        """Seed a ``purpose=batch`` JSONL file from request lines; return the File object."""
+        writer = self.storage.writer()
+        for line in requests:
+            writer.write(json.dumps(line).encode() + b"\n")
+        record = self.add_file(filename, "batch", writer.close(), created_at=created_at)
+        return record.to_json()
+
+    def file(self, file_id: str) -> FileRecord:
+        """Return the file *file_id* or raise a 404."""
+        record = self._files.get(file_id)
+        if record is None:
+            raise ApiError(404, f"No such File object: {file_id}", param="id")
+        return record
+
+    def _remove_file(self, record: FileRecord) -> None:
+        del self._files[record.id]
+        self._file_index.remove(record.key)
+        self._purpose_index[record.purpose].remove(record.key)
+        record.blob.discard()
+
+    def delete_file(self, file_id: str) -> dict[str, Any]:
+        """Delete *file_id*; return the deletion object."""
+        self._remove_file(self.file(file_id))
+        return {"id": file_id, "object": "file", "deleted": True}
+
+    def _cursor(self, keys: Mapping[str, Key], after: str | None) -> Key | None:
+        if after is None:
+            return None
+        key = keys.get(after)
+        if key is None:
+            raise ApiError.invalid("after", f"Invalid 'after': no object with id '{after}'.")
+        return key
+
+    def list_files(
+        self,
+        *,
+        purpose: str | None = None,
+        limit: int = 10_000,
+        order: str = "desc",
+        after: str | None = None,
+    ) -> dict[str, Any]:
+        """Return a page of the ListFilesResponse."""
+        cursor = self._cursor(self._file_keys, after)
+        index = self._file_index if purpose is None else self._purpose_index.get(purpose)
+        ids, has_more = ([], False) if index is None else index.page(cursor, limit, order == "desc")
+        data = [self._files[file_id].to_json() for file_id in ids]
+        return {
+            "object": "list",
+            "data": data,
+            "first_id": ids[0] if ids else None,
+            "last_id": ids[-1] if ids else None,
+            "has_more": has_more,
+        }
+
+    # batches
+
+    def create_batch(
+        self,
+        input_file_id: Any,
+        endpoint: Any,
+        completion_window: Any = "24h",
+        metadata: Any = None,
+        output_expires_after: Any = None,
+        *,
+        created_at: float | None = None,
+    ) -> dict[str, Any]:
+        """Create a batch (validating the arguments like the API); return the Batch object.
+
+        The input file is read and checked now; its verdict is revealed when ``validating``
+        ends.
+        """
+        if not isinstance(input_file_id, str) or not input_file_id:
+            raise ApiError.invalid("input_file_id", "Invalid 'input_file_id': expected a file id.")
+        if endpoint not in SUPPORTED_ENDPOINTS:
+            raise ApiError.invalid(
+                "endpoint",
+                f"Invalid value for 'endpoint': {endpoint!r}. The emulator supports "
+                + ", ".join(SUPPORTED_ENDPOINTS)
+                + ".",
+            )
+        if completion_window != "24h":
+            raise ApiError.invalid(
+                "completion_window",
+                f"Invalid value for 'completion_window': {completion_window!r}. "
+                "Supported values are: '24h'.",
+            )
+        clean_metadata = _check_metadata(metadata)
+        expires_after = check_expires_after(output_expires_after, "output_expires_after")
+        source = self._files.get(input_file_id)
+        if source is None:
+            raise ApiError.invalid(
+                "input_file_id", f"Invalid 'input_file_id': no such file '{input_file_id}'."
+            )
+        if source.purpose != "batch":
+            raise ApiError.invalid(
+                "input_file_id",
+                f"Invalid 'input_file_id': file '{input_file_id}' has purpose "
+                f"'{source.purpose}'; batches need purpose 'batch'.",
+            )
+        created = self.clock.now() if created_at is None else created_at
+        batch = BatchRecord(
+            id=self._hex_id("batch_"),
+            endpoint=endpoint,
+            input_file_id=input_file_id,
+            created_at=float(int(created)),
+            timing=self.timing,
+            parsed=parse_input(source.blob.iter_lines(), endpoint),
+            sink=self,
+            metadata=clean_metadata,
+            output_expires_after=expires_after,
+        )
+        self._batches[batch.id] = batch
+        self._active[batch.id] = batch
+        key = self._key(int(batch.created_at))
+        self._batch_index.add(key, batch.id)
+        self._batch_keys[batch.id] = key
+        return batch.to_json()
+
+    def put_batch(
+        self,
+        requests: Iterable[Mapping[str, Any]],
+        *,
+        endpoint: str = "/v1/chat/completions",
+        metadata: Mapping[str, str] | None = None,
+        created_at: float | None = None,
+    ) -> dict[str, Any]:
+        """Seed an input file from *requests* and create a batch on it; return the Batch."""
+        source = self.put_jsonl(requests, created_at=created_at)
+        return self.create_batch(source["id"], endpoint, "24h", metadata, created_at=created_at)
+
+    def batch(self, batch_id: str) -> BatchRecord:
+        """Return the batch *batch_id* or raise a 404."""
+        batch = self._batches.get(batch_id)
+        if batch is None:
+            raise ApiError(404, f"No batch found with id '{batch_id}'.", param="batch_id")
+        return batch
+
+    def cancel_batch(self, batch_id: str) -> dict[str, Any]:
+        """Start cancelling *batch_id*; return the Batch (409 when it cannot be cancelled)."""
+        batch = self.batch(batch_id)
+        if not batch.cancel(self.clock.now()):
+            raise ApiError(
+                409,
+                f"Cannot cancel a batch with status '{batch.status}'.",
+                code="batch_not_cancellable",
+            )
+        self._active.setdefault(batch.id, batch)
+        return batch.to_json()
+
+    def list_batches(self, *, limit: int = 20, after: str | None = None) -> dict[str, Any]:
+        """Return a page of the ListBatchesResponse, newest first."""
+        cursor = self._cursor(self._batch_keys, after)
+        ids, has_more = self._batch_index.page(cursor, limit, True)
+        return {
+            "object": "list",
+            "data": [self._batches[batch_id].to_json() for batch_id in ids],
+            "first_id": ids[0] if ids else None,
+            "last_id": ids[-1] if ids else None,
+            "has_more": has_more,
+        }
+
+    # uploads
+
+    def create_upload(
+        self,
+        filename: Any,
+        purpose: Any,
+        bytes: Any,
+        mime_type: Any,
+        expires_after: Any = None,
+    ) -> dict[str, Any]:
+        """Create a pending upload; return the Upload object."""
+        if not isinstance(filename, str) or not filename:
+            raise ApiError.missing("filename")
+        if purpose not in FILE_PURPOSES:
+            raise ApiError.invalid("purpose", f"Invalid value for 'purpose': {purpose!r}.")
+        if (
+            not isinstance(bytes, int)
+            or isinstance(bytes, bool)
+            or not 0 <= bytes <= MAX_UPLOAD_BYTES
+        ):
+            raise ApiError.invalid(
+                "bytes", f"Invalid 'bytes': must be an integer between 0 and {MAX_UPLOAD_BYTES}."
+            )
+        if not isinstance(mime_type, str) or not mime_type:
+            raise ApiError.missing("mime_type")
+        file_ttl = check_expires_after(expires_after, "expires_after")
+        created = int(self.clock.now())
+        upload = UploadRecord(
+            self._hex_id("upload_"),
+            filename,
+            purpose,
+            bytes,
+            mime_type,
+            created,
+            created + UPLOAD_TTL,
+            file_ttl,
+        )
+        self._uploads[upload.id] = upload
+        return upload.to_json()
+
+    def upload(self, upload_id: str) -> UploadRecord:
+        """Return the upload *upload_id* (expiring it if due) or raise a 404."""
+        upload = self._uploads.get(upload_id)
+        if upload is None:
+            raise ApiError(404, f"No such Upload object: {upload_id}", param="upload_id")
+        if upload.status == "pending" and self.clock.now() >= upload.expires_at:
+            upload.status = "expired"
+            self._drop_parts(upload)
+        return upload
+
+    def _pending(self, upload_id: str) -> UploadRecord:
+        upload = self.upload(upload_id)
+        if upload.status != "pending":
+            raise ApiError.invalid(
+                "upload_id", f"Upload {upload_id} is {upload.status}; it accepts no more changes."
+            )
+        return upload
+
+    def _drop_parts(self, upload: UploadRecord) -> None:
+        for blob in upload.parts.values():
+            blob.discard()
+        upload.parts.clear()
+
+    def add_part(self, upload_id: str, blob: Blob) -> dict[str, Any]:
+        """Attach a part to a pending upload; return the UploadPart object."""
+        try:
+            upload = self._pending(upload_id)
+        except ApiError:
+            blob.discard()
+            raise
+        if blob.size > MAX_PART_BYTES:
+            blob.discard()
+            raise ApiError.invalid(
+                "data", f"Invalid 'data': parts are limited to {MAX_PART_BYTES} bytes."
+            )
+        part_id = self._hex_id("part_")
+        upload.parts[part_id] = blob
+        return {
+            "id": part_id,
+            "object": "upload.part",
+            "created_at": int(self.clock.now()),
+            "upload_id": upload_id,
+        }
+
+    def complete_upload(self, upload_id: str, part_ids: Any, md5: Any = None) -> dict[str, Any]:
+        """Join the parts in *part_ids* order into a file; return the completed Upload."""
+        upload = self._pending(upload_id)
+        if not isinstance(part_ids, list) or not all(isinstance(p, str) for p in part_ids):
+            raise ApiError.invalid("part_ids", "Invalid 'part_ids': expected a list of part ids.")
+        if len(set(part_ids)) != len(part_ids):
+            raise ApiError.invalid("part_ids", "Invalid 'part_ids': a part is listed twice.")
+        unknown = [p for p in part_ids if p not in upload.parts]
+        if unknown:
+            raise ApiError.invalid("part_ids", f"Invalid 'part_ids': no such part '{unknown[0]}'.")
+        total = sum(upload.parts[p].size for p in part_ids)
+        if total != upload.bytes:
+            raise ApiError.invalid(
+                "part_ids",
+                f"The number of bytes uploaded ({total}) does not match the number of bytes "
+                f"declared when creating the upload ({upload.bytes}).",
+            )
+        writer = self.storage.writer()
+        for part_id in part_ids:
+            writer.write_blob(upload.parts[part_id])
+        blob = writer.close()
+        if md5 is not None and blob.md5() != md5:
+            blob.discard()
+            raise ApiError.invalid(
+                "md5", "The md5 checksum of the uploaded bytes does not match the 'md5' provided."
+            )
+        upload.file = self.add_file(
+            upload.filename, upload.purpose, blob, expires_after=upload.file_expires_after
+        )
+        upload.status = "completed"
+        self._drop_parts(upload)
+        return upload.to_json()
+
+    def cancel_upload(self, upload_id: str) -> dict[str, Any]:
+        """Cancel a pending upload; return the Upload."""
+        upload = self._pending(upload_id)
+        upload.status = "cancelled"
+        self._drop_parts(upload)
+        return upload.to_json()
+
+    def close(self) -> None:
+        """Release unfinished batch outputs and upload parts."""
+        for batch in self._active.values():
+            batch.discard()
+        for upload in self._uploads.values():
+            self._drop_parts(upload)
