@@ -34,7 +34,8 @@ __all__ = ["BatchRecord", "ParsedInput", "Timing", "parse_input"]
 
 MAX_REQUESTS = 50_000
 MAX_REPORTED_ERRORS = 1_000
-_EPSILON = 1e-9
+# Emulated times are Unix floats (~0.2 us resolution today): compare with a 1 us tolerance.
+_EPSILON = 1e-6
 
 
 @attrs.frozen
@@ -258,7 +259,7 @@ class BatchRecord:
         while True:
             if self.status == "validating":
                 start = self.created_at + timing.validating
-                if now < start:
+                if now + _EPSILON < start:
                     return
                 if self.parsed.errors:
                     self.errors = self.parsed.errors
@@ -273,25 +274,25 @@ class BatchRecord:
             elif self.status == "in_progress":
                 began = self.times["in_progress_at"]
                 horizon = min(now, self.expires_at)
-                due = math.floor((horizon - began) * timing.requests_per_second + _EPSILON)
+                due = math.floor((horizon - began + _EPSILON) * timing.requests_per_second)
                 self._run_until(min(self.total, max(due, 0)))
                 if self.processed == self.total:
                     done = began + self.total / timing.requests_per_second
                     if done <= self.expires_at + _EPSILON:
                         self._enter("finalizing", max(done, began))
                         continue
-                if now >= self.expires_at:
+                if now + _EPSILON >= self.expires_at:
                     self._finish("expired", self.expires_at, "batch_expired")
                 return
             elif self.status == "finalizing":
                 end = self.times["finalizing_at"] + timing.finalizing
-                if now < end:
+                if now + _EPSILON < end:
                     return
                 self._finish("completed", end, None)
                 return
             elif self.status == "cancelling":
                 end = self.times["cancelling_at"] + timing.cancelling
-                if now < end:
+                if now + _EPSILON < end:
                     return
                 self._finish("cancelled", end, "batch_cancelled")
                 return
