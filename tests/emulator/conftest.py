@@ -6,6 +6,7 @@ differences listed in its README are applied to the schemas explicitly, and noth
 
 * every optional property may also be ``null`` (the API sends ``null`` for unset timestamps,
   file ids, ``errors``, ``model``, ``expires_at``, ...);
+* ``OpenAIFile.purpose`` also takes ``evals``, which uploads accept;
 * ``ListFilesResponse.first_id`` / ``last_id`` may be ``null`` on an empty page (they are
   required, but an empty page has no first or last object);
 * ``/files/{file_id}/content`` answers raw bytes, not a JSON string.
@@ -56,7 +57,9 @@ def load_spec() -> dict[str, Any]:
     """Return the OpenAPI document with the documented live-API differences applied."""
     spec = yaml.safe_load(SPEC_PATH.read_text())
     patched = copy.deepcopy(spec)
-    _allow_null_optionals(patched["components"]["schemas"])
+    schemas = patched["components"]["schemas"]
+    schemas["OpenAIFile"]["properties"]["purpose"]["enum"].append("evals")
+    _allow_null_optionals(schemas)
     listing = patched["components"]["schemas"]["ListFilesResponse"]["properties"]
     for name in ("first_id", "last_id"):
         listing[name] = {"anyOf": [listing[name], {"type": "null"}]}
@@ -82,9 +85,7 @@ class Spec:
                 self._operations.append((method.upper(), pattern, ref))
 
     def validator(self, ref: str) -> jsonschema.Draft202012Validator:
-        return jsonschema.Draft202012Validator(
-            {"$ref": SPEC_URI + ref}, registry=self.registry
-        )
+        return jsonschema.Draft202012Validator({"$ref": SPEC_URI + ref}, registry=self.registry)
 
     def check(self, name: str, instance: Any) -> None:
         """Validate *instance* against ``#/components/schemas/<name>``."""
@@ -113,9 +114,7 @@ class Api:
         self.session = session
         self.base = base
 
-    async def call(
-        self, method: str, path: str, *, expect: int = 200, **kwargs: Any
-    ) -> Any:
+    async def call(self, method: str, path: str, *, expect: int = 200, **kwargs: Any) -> Any:
         async with self.session.request(method, self.base + path, **kwargs) as response:
             raw = await response.read()
             assert response.headers.get("x-request-id", "").startswith("req_")
@@ -164,7 +163,9 @@ class Api:
     async def upload_lines(self, lines: Iterable[Any]) -> Any:
         return await self.upload(b"".join(encode_line(line) for line in lines))
 
-    async def batch(self, lines: Iterable[Any], endpoint: str = "/v1/chat/completions", **kw: Any) -> Any:
+    async def batch(
+        self, lines: Iterable[Any], endpoint: str = "/v1/chat/completions", **kw: Any
+    ) -> Any:
         source = await self.upload_lines(lines)
         body = {"input_file_id": source["id"], "endpoint": endpoint, "completion_window": "24h"}
         return await self.post("/batches", json={**body, **kw})
