@@ -6,8 +6,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from multidict import CIMultiDict
 from conftest import SPEC
+from multidict import CIMultiDict
 
 from openai_batches.emulator import Emulator, ManualClock
 
@@ -15,9 +15,11 @@ from openai_batches.emulator import Emulator, ManualClock
 async def answer(
     url: str, headers: dict[str, str] | None = None, method: str = "GET"
 ) -> tuple[int, CIMultiDict[str], Any]:
-    async with aiohttp.ClientSession() as session:
-        async with session.request(method, url, headers=headers) as response:
-            return response.status, response.headers.copy(), await response.json()
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, url, headers=headers) as response,
+    ):
+        return response.status, response.headers.copy(), await response.json()
 
 
 @pytest.mark.parametrize("header", [None, "Bearer", "Bearer  ", "Basic abc", "sk-test"])
