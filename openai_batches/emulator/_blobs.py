@@ -75,31 +75,42 @@ class Blob:
 
 
 class BlobWriter:
-    """An append-only buffer that becomes a `Blob` when closed."""
+    """An append-only buffer that becomes a `Blob` when closed.
+
+    On disk, writes are buffered and appended to the file in pieces of about `FLUSH_SIZE`,
+    opening it only for each append: thousands of unfinished writers (one per running batch)
+    hold no file descriptors, and a writer that stays empty never creates a file.
+    """
+
+    FLUSH_SIZE = 1024 * 1024
 
     def __init__(self, directory: Path | None) -> None:
         self._directory = directory
-        self._memory: list[bytes] | None = None
-        self._handle: io.BufferedWriter | None = None
+        self._pending: list[bytes] = []
+        self._pending_size = 0
         self._path: Path | None = None
         self.size = 0
-        if directory is None:
-            self._memory = []
-        else:
-            fd, name = tempfile.mkstemp(dir=directory, suffix=".blob")
-            self._path = Path(name)
-            self._handle = os.fdopen(fd, "wb")
 
     def write(self, data: bytes) -> None:
         """Append *data*."""
         if not data:
             return
         self.size += len(data)
-        if self._memory is not None:
-            self._memory.append(bytes(data))
-        else:
-            assert self._handle is not None
-            self._handle.write(data)
+        self._pending.append(bytes(data))
+        self._pending_size += len(data)
+        if self._directory is not None and self._pending_size >= self.FLUSH_SIZE:
+            self._flush()
+
+    def _flush(self) -> None:
+        assert self._directory is not None
+        if self._path is None:
+            fd, name = tempfile.mkstemp(dir=self._directory, suffix=".blob")
+            os.close(fd)
+            self._path = Path(name)
+        with self._path.open("ab") as handle:
+            handle.writelines(self._pending)
+        self._pending = []
+        self._pending_size = 0
 
     def write_blob(self, blob: Blob) -> None:
         """Append the content of another blob, chunk by chunk."""
@@ -108,20 +119,18 @@ class BlobWriter:
 
     def close(self) -> Blob:
         """Finish writing and return the blob."""
-        if self._memory is not None:
-            data = b"".join(self._memory)
-            self._memory = []
+        if self._directory is None:
+            data = b"".join(self._pending)
+            self._pending = []
             return Blob(data=data)
-        assert self._handle is not None
+        self._flush()
         assert self._path is not None
-        self._handle.close()
         return Blob(path=self._path)
 
     def abort(self) -> None:
         """Drop what was written."""
-        self._memory = [] if self._memory is not None else None
-        if self._handle is not None and not self._handle.closed:
-            self._handle.close()
+        self._pending = []
+        self._pending_size = 0
         if self._path is not None:
             self._path.unlink(missing_ok=True)
 

@@ -100,10 +100,10 @@ async def test_disk_storage_streams_files_to_and_from_disk(tmp_path: Path) -> No
 async def test_unfinished_outputs_are_discarded_at_shutdown(tmp_path: Path) -> None:
     clock = ManualClock()
     async with Emulator(clock=clock, storage_dir=tmp_path) as emu:
-        emu.store.put_batch([chat(f"r{i}", "x") for i in range(10)])
+        emu.store.put_batch([chat(f"r{i}", "x [[size:600k]]") for i in range(10)])
         clock.advance(0.52)
-        emu.store.advance()  # in progress: output and error writers open on disk
-        assert len(sizes(tmp_path)) == 3
+        emu.store.advance()  # in progress: two lines of output flushed to disk
+        assert len(sizes(tmp_path)) == 2
     assert len(sizes(tmp_path)) == 1
 
 
