@@ -55,7 +55,7 @@ def _allow_null_optionals(schema: Any) -> None:
 
 def load_spec() -> dict[str, Any]:
     """Return the OpenAPI document with the documented live-API differences applied."""
-    spec = yaml.safe_load(SPEC_PATH.read_text())
+    spec: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text())
     patched = copy.deepcopy(spec)
     schemas = patched["components"]["schemas"]
     schemas["OpenAIFile"]["properties"]["purpose"]["enum"].append("evals")

@@ -45,12 +45,18 @@ async def test_other_purposes_do_not_expire_by_default(api: Api) -> None:
     assert created["expires_at"] is None
 
 
+EXPIRES_IN_AN_HOUR: dict[str, Any] = {
+    "expires_after[anchor]": "created_at",
+    "expires_after[seconds]": 3600,
+}
+
+
 async def test_expires_after_deletes_the_file(api: Api, clock: ManualClock) -> None:
     created = await api.upload(
         b"x",
         purpose="user_data",
         filename="a.txt",
-        **{"expires_after[anchor]": "created_at", "expires_after[seconds]": 3600},
+        **EXPIRES_IN_AN_HOUR,
     )
     assert created["expires_at"] == T0 + 3600
     clock.advance(3599)

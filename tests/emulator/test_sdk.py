@@ -37,9 +37,9 @@ async def test_upload_create_poll_download_list_cancel(
         completion_window="24h",
         metadata={"run": "sdk"},
     )
-    assert batch.status == "validating"
     assert batch.metadata == {"run": "sdk"}
-    statuses = [batch.status]
+    statuses: list[str] = [batch.status]
+    assert statuses == ["validating"]
     while batch.status not in ("completed", "failed", "expired", "cancelled"):
         clock.advance(0.01)
         batch = await sdk.batches.retrieve(batch.id)

@@ -18,7 +18,7 @@ def line(**overrides: Any) -> dict[str, Any]:
     return {key: value for key, value in base.items() if value is not None}
 
 
-BAD_FILES = {
+BAD_FILES: dict[str, tuple[list[Any], list[tuple[str, int | None]]]] = {
     "invalid json": ([chat("a", "x"), b"{not json", chat("c", "x")], [("invalid_json_line", 2)]),
     "not an object": ([b"[1, 2]"], [("invalid_request", 1)]),
     "missing custom_id": ([line(custom_id=None)], [("missing_required_parameter", 1)]),
