@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 
 from ._decode import decode
 from ._models import Batch, Page
-from ._pagination import check_cursor, check_limit, iter_items, walk_pages
-from ._transport import Transport, encode_path
+from ._pagination import (
+    RawPage,
+    check_cursor,
+    check_limit,
+    iter_items,
+    structured_pages,
+    walk_pages,
+)
+from ._transport import Response, Transport, encode_path
 from ._types import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 
 __all__ = ["Batches"]
@@ -63,18 +70,7 @@ class Batches:
             ValueError: ``limit`` is out of range (raised at once, before any request).
             PaginationError: The API's cursors do not advance.
         """
-        check_limit(limit, MAX_BATCHES_PAGE)
-        start = check_cursor(after)
-        transport = self._transport
-
-        async def fetch(cursor: str | None) -> Page[Batch]:
-            params: dict[str, str | int] = {"limit": limit}
-            if cursor is not None:
-                params["after"] = cursor
-            response = await transport.request("GET", "batches", params=params, timeout=timeout)
-            return decode(response, Page[Batch])
-
-        return walk_pages(fetch, start)
+        return structured_pages(self._walk(limit, after, timeout), Batch)
 
     def list(
         self,
@@ -85,6 +81,21 @@ class Batches:
     ) -> AsyncIterator[Batch]:
         """Walk every batch, newest first, fetching pages of ``limit`` as needed.
 
-        Takes the same arguments as :meth:`pages`.
+        Takes the same arguments as :meth:`pages`. Each batch is checked as it is
+        yielded, so a malformed one raises ResponseValidationError at its turn.
         """
-        return iter_items(self.pages(limit=limit, after=after, timeout=timeout))
+        return iter_items(self._walk(limit, after, timeout), Batch)
+
+    def _walk(
+        self, limit: int, after: str | None, timeout: TimeoutTypes | UseClientDefault
+    ) -> AsyncIterator[RawPage]:
+        check_limit(limit, MAX_BATCHES_PAGE)
+        transport = self._transport
+
+        def fetch(cursor: str | None) -> Awaitable[Response]:
+            params: dict[str, str | int] = {"limit": limit}
+            if cursor is not None:
+                params["after"] = cursor
+            return transport.request("GET", "batches", params=params, timeout=timeout)
+
+        return walk_pages(fetch, check_cursor(after))

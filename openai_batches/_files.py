@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 
-from ._decode import decode
 from ._models import FileObject, Page
-from ._pagination import check_cursor, check_limit, iter_items, walk_pages
-from ._transport import Transport
+from ._pagination import (
+    RawPage,
+    check_cursor,
+    check_limit,
+    iter_items,
+    structured_pages,
+    walk_pages,
+)
+from ._transport import Response, Transport
 from ._types import USE_CLIENT_DEFAULT, Order, TimeoutTypes, UseClientDefault
 
 __all__ = ["Files"]
@@ -48,25 +54,7 @@ class Files:
             ValueError: An argument is out of range (raised at once, before any request).
             PaginationError: The API's cursors do not advance.
         """
-        check_limit(limit, MAX_FILES_PAGE)
-        start = check_cursor(after)
-        base: dict[str, str | int] = {"limit": limit}
-        if order is not None:
-            if order not in ("asc", "desc"):
-                raise ValueError(f"order must be 'asc' or 'desc', got {order!r}")
-            base["order"] = order
-        if purpose is not None:
-            if not isinstance(purpose, str) or not purpose:
-                raise ValueError(f"purpose must be a non-empty string, got {purpose!r}")
-            base["purpose"] = purpose
-        transport = self._transport
-
-        async def fetch(cursor: str | None) -> Page[FileObject]:
-            params = base if cursor is None else {**base, "after": cursor}
-            response = await transport.request("GET", "files", params=params, timeout=timeout)
-            return decode(response, Page[FileObject])
-
-        return walk_pages(fetch, start)
+        return structured_pages(self._walk(purpose, order, limit, after, timeout), FileObject)
 
     def list(
         self,
@@ -79,8 +67,33 @@ class Files:
     ) -> AsyncIterator[FileObject]:
         """Walk every file, fetching pages of ``limit`` as needed.
 
-        Takes the same arguments as :meth:`pages`.
+        Takes the same arguments as :meth:`pages`. Each file is checked as it is
+        yielded, so a malformed one raises ResponseValidationError at its turn.
         """
-        return iter_items(
-            self.pages(purpose=purpose, order=order, limit=limit, after=after, timeout=timeout)
-        )
+        return iter_items(self._walk(purpose, order, limit, after, timeout), FileObject)
+
+    def _walk(
+        self,
+        purpose: str | None,
+        order: Order | None,
+        limit: int,
+        after: str | None,
+        timeout: TimeoutTypes | UseClientDefault,
+    ) -> AsyncIterator[RawPage]:
+        check_limit(limit, MAX_FILES_PAGE)
+        base: dict[str, str | int] = {"limit": limit}
+        if order is not None:
+            if order not in ("asc", "desc"):
+                raise ValueError(f"order must be 'asc' or 'desc', got {order!r}")
+            base["order"] = order
+        if purpose is not None:
+            if not isinstance(purpose, str) or not purpose:
+                raise ValueError(f"purpose must be a non-empty string, got {purpose!r}")
+            base["purpose"] = purpose
+        transport = self._transport
+
+        def fetch(cursor: str | None) -> Awaitable[Response]:
+            params = base if cursor is None else {**base, "after": cursor}
+            return transport.request("GET", "files", params=params, timeout=timeout)
+
+        return walk_pages(fetch, check_cursor(after))

@@ -38,7 +38,7 @@ T = TypeVar("T")
 
 _NO_RAW: Mapping[str, Any] = MappingProxyType({})
 
-_raw = attrs.field(default=_NO_RAW, repr=False, eq=False, kw_only=True)
+_raw = attrs.field(default=_NO_RAW, repr=False, eq=False)
 
 
 class OpenEnum(enum.StrEnum):
@@ -110,7 +110,7 @@ class FileStatus(OpenEnum):
     ERROR = "error"
 
 
-@attrs.define(kw_only=True)
+@attrs.define
 class BatchError:
     """One problem found with a batch, usually with a line of its input file."""
 
@@ -120,7 +120,7 @@ class BatchError:
     line: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define
 class BatchErrors:
     """The errors that failed a batch."""
 
@@ -128,7 +128,7 @@ class BatchErrors:
     data: list[BatchError] = attrs.field(factory=list)
 
 
-@attrs.define(kw_only=True)
+@attrs.define
 class BatchRequestCounts:
     """How many of a batch's requests have finished, and how."""
 
@@ -137,21 +137,21 @@ class BatchRequestCounts:
     failed: int
 
 
-@attrs.define(kw_only=True)
+@attrs.define
 class InputTokensDetails:
     """A breakdown of input tokens."""
 
     cached_tokens: int
 
 
-@attrs.define(kw_only=True)
+@attrs.define
 class OutputTokensDetails:
     """A breakdown of output tokens."""
 
     reasoning_tokens: int
 
 
-@attrs.define(kw_only=True)
+@attrs.define
 class BatchUsage:
     """Tokens used by a batch (only on batches created after 2025-09-07)."""
 
@@ -162,7 +162,7 @@ class BatchUsage:
     total_tokens: int
 
 
-@attrs.define(kw_only=True)
+@attrs.define
 class Batch:
     """A batch job.
 
@@ -194,7 +194,7 @@ class Batch:
     raw: Mapping[str, Any] = _raw
 
 
-@attrs.define(kw_only=True)
+@attrs.define
 class FileObject:
     """A file stored with the API.
 
@@ -214,7 +214,7 @@ class FileObject:
     raw: Mapping[str, Any] = _raw
 
 
-@attrs.define(kw_only=True)
+@attrs.define
 class Page(Generic[T]):
     """One page of a listing.
 
@@ -234,6 +234,7 @@ class Page(Generic[T]):
         if self.last_id:
             return self.last_id
         if self.data:
-            last_id = getattr(self.data[-1], "id", None)
+            last = self.data[-1]
+            last_id = last.get("id") if isinstance(last, dict) else getattr(last, "id", None)
             return last_id if isinstance(last_id, str) and last_id else None
         return None

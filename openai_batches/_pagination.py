@@ -1,31 +1,42 @@
 """Walking ``after`` cursors: a loop with a guard, never recursion.
 
-Each page is read in full (its connection already back in the pool) before it is
-yielded, so no connection is held while the caller works, and breaking out of the loop
-sends no further request. A page that fails with a retryable error is retried by the
-transport on its own; the walk is never restarted.
+:func:`walk_pages` fetches one page at a time and checks only its envelope (``data``,
+``has_more``, the cursors); the items stay JSON until :func:`structured_pages` or
+:func:`iter_items` turn them into models. Items walked one by one are structured as they
+are yielded: a page of models held all at once survives the garbage collector's young
+generations and makes every later collection slower, which cost a third of the walk's
+time with pages of 1,000 files.
+
+Each page is read in full (its connection back in the pool) before anything is yielded,
+so no connection is held while the caller works, and breaking out of the loop sends no
+further request. A page that fails with a retryable error is retried by the transport on
+its own; the walk is never restarted.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from ._decode import decode, item_error, structure_hook
 from ._errors import PaginationError
 from ._models import Page
+from ._transport import Response
 
-__all__ = ["check_limit", "iter_items", "walk_pages"]
+__all__ = ["check_cursor", "check_limit", "iter_items", "structured_pages", "walk_pages"]
 
 T = TypeVar("T")
 
+RawPage = tuple[Page[Any], Response]
+
 
 async def walk_pages(
-    fetch: Callable[[str | None], Awaitable[Page[T]]], after: str | None
-) -> AsyncIterator[Page[T]]:
-    """Yield pages from ``fetch(after)`` until one says ``has_more: false``.
+    fetch: Callable[[str | None], Awaitable[Response]], after: str | None
+) -> AsyncIterator[RawPage]:
+    """Yield ``(page, response)`` from ``fetch(after)`` until a page says ``has_more: false``.
 
     The next cursor is the page's ``last_id``, or its last item's id when ``last_id`` is
-    missing.
+    missing. The page's items are still JSON objects.
 
     Raises:
         PaginationError: A page claims ``has_more`` but gives no cursor (it is empty), or
@@ -34,32 +45,55 @@ async def walk_pages(
     seen: set[str] = set()
     cursor = after
     while True:
-        page = await fetch(cursor)
+        response = await fetch(cursor)
+        page: Page[Any] = decode(response, Page[Any])
+        following = page.next_after if page.data else None
         if page.has_more:
-            following = page.next_after if page.data else None
             if following is None:
                 raise PaginationError(
-                    f"A page after cursor {cursor!r} is empty or has no ids but claims "
-                    "has_more; stopping rather than ending the listing silently."
+                    f"The page after cursor {cursor!r} is empty or has no ids but claims "
+                    "has_more; stopping rather than ending the listing silently.",
+                    method=response.method,
+                    url=response.url,
                 )
             if following == cursor or following in seen:
                 raise PaginationError(
                     f"The cursor {following!r} came back again after {cursor!r}; "
-                    "stopping rather than looping forever."
+                    "stopping rather than looping forever.",
+                    method=response.method,
+                    url=response.url,
                 )
             if cursor is not None:
                 seen.add(cursor)
-        yield page
+        yield page, response
         if not page.has_more:
             return
         cursor = following
 
 
-async def iter_items(pages: AsyncIterator[Page[T]]) -> AsyncIterator[T]:
-    """Yield every item of every page."""
-    async for page in pages:
+async def structured_pages(pages: AsyncIterator[RawPage], cl: type[T]) -> AsyncIterator[Page[T]]:
+    """Turn each walked page into a page of models."""
+    hook = structure_hook(cl)
+    async for page, response in pages:
+        items: list[T] = []
         for item in page.data:
-            yield item
+            try:
+                items.append(hook(item, cl))
+            except Exception as exc:
+                raise item_error(item, cl, page.data, response) from exc
+        yield Page(items, page.has_more, page.object, page.first_id, page.last_id)
+
+
+async def iter_items(pages: AsyncIterator[RawPage], cl: type[T]) -> AsyncIterator[T]:
+    """Yield every item of every walked page as a model, structured as it is yielded."""
+    hook = structure_hook(cl)
+    async for page, response in pages:
+        for item in page.data:
+            try:
+                obj = hook(item, cl)
+            except Exception as exc:
+                raise item_error(item, cl, page.data, response) from exc
+            yield obj
 
 
 def check_limit(limit: object, maximum: int) -> int:

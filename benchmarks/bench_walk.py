@@ -1,0 +1,344 @@
+"""Walk 20,000 batches and 100,000 files three ways and print medians and ratios.
+
+    python benchmarks/bench_walk.py [--rounds 7]
+
+The listing server runs in a separate process on loopback and answers every page from a
+cache after the first round, so the figures compare client-side work only:
+
+* ``raw``: aiohttp + ``json.loads``, following ``last_id`` by hand and yielding plain
+  dicts from an async generator (the baseline);
+* ``openai_batches``: ``client.batches.list()`` / ``client.files.list()``;
+* ``openai``: the official SDK's ``AsyncOpenAI`` auto-pagination, when installed
+  (``pip install -e '.[bench]'``).
+
+Each round runs every arm once, in a rotating order; the machine is shared and noisy,
+so only medians and ratios are printed. It also prints the import time of
+``openai_batches`` against ``aiohttp`` (fresh interpreters) and the longest time one page
+of files blocks the event loop while being decoded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+N_BATCHES = 20_000
+N_FILES = 100_000
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def make_batch(i: int) -> dict[str, Any]:
+    created = 1_711_000_000 + i
+    return {
+        "id": f"batch_{i:08d}",
+        "object": "batch",
+        "endpoint": "/v1/chat/completions",
+        "model": "gpt-4o-mini-2024-07-18",
+        "errors": None,
+        "input_file_id": f"file-in{i:08d}",
+        "completion_window": "24h",
+        "status": "completed",
+        "output_file_id": f"file-out{i:08d}",
+        "error_file_id": None,
+        "created_at": created,
+        "in_progress_at": created + 5,
+        "expires_at": created + 86_400,
+        "finalizing_at": created + 600,
+        "completed_at": created + 630,
+        "failed_at": None,
+        "expired_at": None,
+        "cancelling_at": None,
+        "cancelled_at": None,
+        "request_counts": {"total": 100, "completed": 99, "failed": 1},
+        "usage": {
+            "input_tokens": 1500,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": 500,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": 2000,
+        },
+        "metadata": {"job": f"nightly-{i % 7}"},
+    }
+
+
+def make_file(i: int) -> dict[str, Any]:
+    return {
+        "id": f"file-{i:010d}",
+        "object": "file",
+        "bytes": 1000 + i,
+        "created_at": 1_700_000_000 + i,
+        "expires_at": None,
+        "filename": f"requests-{i}.jsonl",
+        "purpose": "batch",
+        "status": "processed",
+        "status_details": None,
+    }
+
+
+# --------------------------------------------------------------------------- server
+
+
+def serve(port_file: str) -> None:
+    """Serve the listings until killed (runs in the child process)."""
+    from aiohttp import web
+
+    batches = [make_batch(i) for i in reversed(range(N_BATCHES))]
+    files = [make_file(i) for i in reversed(range(N_FILES))]
+    index = {
+        "batches": {b["id"]: n for n, b in enumerate(batches)},
+        "files": {f["id"]: n for n, f in enumerate(files)},
+    }
+    cache: dict[tuple[str, str, int], bytes] = {}
+
+    def page(kind: str, items: list[dict[str, Any]], request: web.Request, default: int) -> bytes:
+        after = request.query.get("after", "")
+        limit = int(request.query.get("limit", default))
+        key = (kind, after, limit)
+        body = cache.get(key)
+        if body is None:
+            start = index[kind][after] + 1 if after else 0
+            data = items[start : start + limit]
+            body = json.dumps(
+                {
+                    "object": "list",
+                    "data": data,
+                    "first_id": data[0]["id"] if data else None,
+                    "last_id": data[-1]["id"] if data else None,
+                    "has_more": start + limit < len(items),
+                }
+            ).encode()
+            cache[key] = body
+        return body
+
+    async def list_batches(request: web.Request) -> web.Response:
+        return web.Response(
+            body=page("batches", batches, request, 20), content_type="application/json"
+        )
+
+    async def list_files(request: web.Request) -> web.Response:
+        return web.Response(
+            body=page("files", files, request, 10_000), content_type="application/json"
+        )
+
+    app = web.Application()
+    app.router.add_get("/v1/batches", list_batches)
+    app.router.add_get("/v1/files", list_files)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    with open(port_file + ".tmp", "w") as f:
+        f.write(str(sock.getsockname()[1]))
+    os.replace(port_file + ".tmp", port_file)
+    web.run_app(app, sock=sock, print=None, access_log=None)
+
+
+# --------------------------------------------------------------------------- arms
+
+
+async def raw_walk(session: Any, url: str, limit: int) -> AsyncIterator[dict[str, Any]]:
+    """The baseline: aiohttp and json.loads, following last_id, yielding plain dicts.
+
+    It is the smallest walker anyone would write by hand: no checks, no models.
+    """
+    after = None
+    while True:
+        params: dict[str, Any] = {"limit": limit}
+        if after:
+            params["after"] = after
+        async with session.get(url, params=params) as response:
+            page = json.loads(await response.read())
+        for item in page["data"]:
+            yield item
+        if not page["has_more"]:
+            return
+        after = page["last_id"]
+
+
+async def run(rounds: int) -> None:
+    import aiohttp
+
+    import openai_batches
+    from openai_batches._files import DEFAULT_FILES_PAGE
+
+    port_file = os.path.join(HERE, f".bench-port-{os.getpid()}")
+    server = subprocess.Popen([sys.executable, __file__, "--serve", port_file])
+    try:
+        while not os.path.exists(port_file):
+            await asyncio.sleep(0.05)
+            if server.poll() is not None:
+                raise SystemExit("the benchmark server failed to start")
+        with open(port_file) as f:
+            base = f"http://127.0.0.1:{f.read()}/v1"
+        os.remove(port_file)
+        await bench_all(base, rounds, aiohttp, openai_batches, DEFAULT_FILES_PAGE)
+    finally:
+        server.terminate()
+        server.wait()
+
+
+async def bench_all(
+    base: str, rounds: int, aiohttp: Any, openai_batches: Any, default_files_page: int
+) -> None:
+    try:
+        import openai
+    except ImportError:
+        openai = None
+
+    session = aiohttp.ClientSession()
+    client = openai_batches.Client("sk-bench", base_url=base, max_retries=0)
+    sdk = (
+        openai.AsyncOpenAI(api_key="sk-bench", base_url=base, max_retries=0)
+        if openai is not None
+        else None
+    )
+
+    async def ours_batches() -> int:
+        return sum([1 async for _ in client.batches.list(limit=100)])
+
+    def ours_files(limit: int) -> Callable[[], Awaitable[int]]:
+        async def walk() -> int:
+            return sum([1 async for _ in client.files.list(limit=limit)])
+
+        return walk
+
+    async def sdk_batches() -> int:
+        assert sdk is not None
+        return sum([1 async for _ in sdk.batches.list(limit=100)])
+
+    def sdk_files(limit: int) -> Callable[[], Awaitable[int]]:
+        async def walk() -> int:
+            assert sdk is not None
+            return sum([1 async for _ in sdk.files.list(limit=limit)])
+
+        return walk
+
+    def raw(path: str, limit: int) -> Callable[[], Awaitable[int]]:
+        async def walk() -> int:
+            return sum([1 async for _ in raw_walk(session, f"{base}/{path}", limit)])
+
+        return walk
+
+    scenarios: list[tuple[str, int, dict[str, Callable[[], Awaitable[int]]]]] = [
+        (
+            "batches, page 100",
+            N_BATCHES,
+            {"raw": raw("batches", 100), "openai_batches": ours_batches, "openai": sdk_batches},
+        ),
+        (
+            f"files, default page ({default_files_page})",
+            N_FILES,
+            {
+                "raw": raw("files", default_files_page),
+                "openai_batches": ours_files(default_files_page),
+                "openai": sdk_files(default_files_page),
+            },
+        ),
+        (
+            "files, page 10,000",
+            N_FILES,
+            {
+                "raw": raw("files", 10_000),
+                "openai_batches": ours_files(10_000),
+                "openai": sdk_files(10_000),
+            },
+        ),
+    ]
+    try:
+        for title, expected, arms in scenarios:
+            if sdk is None:
+                arms.pop("openai")
+            times: dict[str, list[float]] = {name: [] for name in arms}
+            names = list(arms)
+            for _ in range(1):  # warm-up: fills the server's cache and the hook caches
+                for name in names:
+                    assert await arms[name]() == expected
+            for r in range(rounds):
+                for name in names[r % len(names) :] + names[: r % len(names)]:
+                    start = time.perf_counter()
+                    count = await arms[name]()
+                    times[name].append(time.perf_counter() - start)
+                    assert count == expected, (name, count)
+            report(title, expected, times)
+    finally:
+        await client.close()
+        await session.close()
+        if sdk is not None:
+            await sdk.close()
+
+
+def report(title: str, items: int, times: dict[str, list[float]]) -> None:
+    raw = statistics.median(times["raw"])
+    print(f"\n{title}: {items:,} items, {len(times['raw'])} rounds")
+    for name, values in times.items():
+        median = statistics.median(values)
+        print(
+            f"  {name:<15} median {median * 1000:8.1f} ms  "
+            f"({items / median:>10,.0f} items/s)  ratio to raw {median / raw:5.2f}"
+        )
+
+
+def import_times(rounds: int) -> None:
+    code = "import time; t = time.perf_counter(); import {}; print(time.perf_counter() - t)"
+
+    def measure(module: str) -> float:
+        samples = []
+        for _ in range(rounds):
+            out = subprocess.run(
+                [sys.executable, "-c", code.format(module)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            samples.append(float(out.stdout))
+        return statistics.median(samples)
+
+    base = measure("aiohttp")
+    ours = measure("openai_batches")
+    print(f"\nimport, {rounds} fresh interpreters each")
+    print(f"  aiohttp         median {base * 1000:8.1f} ms")
+    print(f"  openai_batches  median {ours * 1000:8.1f} ms  ratio {ours / base:5.2f}")
+
+
+def loop_blocking() -> None:
+    from openai_batches._converter import structure_hook
+    from openai_batches._files import DEFAULT_FILES_PAGE
+    from openai_batches._models import FileObject, Page
+
+    print("\nevent-loop time to decode a whole page of files at once (json + models), median of 15")
+    print("  (files.list() parses a page at once but builds each model as it is yielded)")
+    for size in (DEFAULT_FILES_PAGE, 10_000):
+        data = [make_file(i) for i in range(size)]
+        body = json.dumps(
+            {"object": "list", "data": data, "first_id": "a", "last_id": "b", "has_more": True}
+        ).encode()
+        samples = []
+        for _ in range(15):
+            start = time.perf_counter()
+            structure_hook(Page[FileObject])(json.loads(body), Page[FileObject])
+            samples.append(time.perf_counter() - start)
+        print(f"  page of {size:>6,}: {statistics.median(samples) * 1000:6.2f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--serve", metavar="PORT_FILE", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return
+    asyncio.run(run(args.rounds))
+    loop_blocking()
+    import_times(max(args.rounds, 11))
+
+
+if __name__ == "__main__":
+    main()
