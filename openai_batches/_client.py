@@ -46,8 +46,9 @@ class Client:
             override it.
         max_retries: Retries after a failed attempt (connection errors, timeouts, 408,
             409, 429, 5xx); 0 disables them.
-        session: An aiohttp session to borrow. It is used as it is (its own headers,
-            connector and timeouts apply under this client's) and never closed here.
+        session: An aiohttp session to borrow, with its connector and default headers;
+            this client's headers and timeout are sent with each request. It is never
+            closed here.
         retry_policy: Full control over retries and backoff; overrides ``max_retries``.
 
     Raises:

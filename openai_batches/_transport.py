@@ -3,7 +3,9 @@
 Resources call :meth:`Transport.request`, which returns a fully read :class:`Response`
 or raises one of the library's errors, retrying on its own as the :class:`RetryPolicy`
 says. Large bodies go through :meth:`Transport.stream` instead, which hands out the
-body chunk by chunk and applies only a read timeout between chunks.
+body chunk by chunk and applies only a read timeout between chunks. File uploads go
+through :meth:`Transport.request_form`, which takes a plain description of the form
+(:class:`FilePart` and text fields) and builds a fresh ``aiohttp.FormData`` per attempt.
 
 The aiohttp session is created lazily, inside the running loop, on the first request. A
 session passed in by the caller is borrowed: used, never closed.
@@ -13,10 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import platform
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import ExitStack, asynccontextmanager
+from typing import Any, TypeAlias, TypeVar
 from urllib.parse import quote
 
 import aiohttp
@@ -26,8 +29,10 @@ from yarl import URL
 
 from ._errors import (
     APIConnectionError,
+    APIError,
     APITimeoutError,
     ClientClosedError,
+    InternalServerError,
     OpenAIError,
     status_error,
 )
@@ -35,12 +40,22 @@ from ._retry import RetryPolicy
 from ._types import USE_CLIENT_DEFAULT, Timeout, TimeoutTypes, UseClientDefault
 from ._version import __version__
 
-__all__ = ["Response", "StreamResponse", "Transport", "encode_path"]
+__all__ = ["FilePart", "FormField", "Response", "StreamResponse", "Transport", "encode_path"]
 
 log = logging.getLogger("openai_batches")
 
 USER_AGENT = (
     f"openai-batches/{__version__} aiohttp/{aiohttp.__version__} python/{platform.python_version()}"
+)
+
+T = TypeVar("T")
+
+#: What a :class:`FilePart` sends: bytes, a path (streamed from disk), a zero-argument
+#: factory returning a fresh async iterator of bytes (re-created for each attempt), or an
+#: async iterable used once.
+FileSource: TypeAlias = (
+    "bytes | bytearray | memoryview | str | os.PathLike[str]"
+    " | Callable[[], AsyncIterable[bytes]] | AsyncIterable[bytes]"
 )
 
 # Patched by the tests to record the waits instead of sleeping through them.
@@ -129,6 +144,65 @@ class StreamResponse:
             ) from exc
 
 
+@attrs.frozen
+class FilePart:
+    """A file field of a multipart form, described without aiohttp.
+
+    Args:
+        name: The form field's name, such as ``"file"``.
+        filename: The file name sent in the part's headers.
+        source: The content; see :data:`FileSource`. A plain async iterable cannot be
+            replayed, so a request carrying one is not retried once it has been read from.
+        content_type: The part's content type.
+    """
+
+    name: str
+    filename: str
+    source: FileSource = attrs.field(repr=False)
+    content_type: str = "application/octet-stream"
+
+
+#: One field of a multipart form: ``(name, text)`` or a :class:`FilePart`.
+FormField: TypeAlias = "tuple[str, str] | FilePart"
+
+
+class _OneShot:
+    """Wrap a one-shot async iterable and note whether anything was taken from it."""
+
+    def __init__(self, source: AsyncIterable[bytes]) -> None:
+        self._source = source
+        self.started = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        self.started = True
+        async for chunk in self._source:
+            yield chunk
+
+
+def _build_form(
+    fields: Sequence[FormField], one_shots: Mapping[int, _OneShot], stack: ExitStack
+) -> aiohttp.FormData:
+    """Build this attempt's form; files opened for it are closed by ``stack``."""
+    form = aiohttp.FormData(default_to_multipart=True)
+    for index, field in enumerate(fields):
+        if isinstance(field, tuple):
+            form.add_field(field[0], field[1])
+            continue
+        source = field.source
+        value: Any
+        if index in one_shots:
+            value = one_shots[index].__aiter__()
+        elif isinstance(source, bytes | bytearray | memoryview):
+            value = source
+        elif isinstance(source, str | os.PathLike):
+            # aiohttp streams an open file from a worker thread, in 256 KiB reads.
+            value = stack.enter_context(open(source, "rb"))  # noqa: SIM115
+        else:
+            value = source().__aiter__()  # type: ignore[operator]
+        form.add_field(field.name, value, filename=field.filename, content_type=field.content_type)
+    return form
+
+
 def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(
         total=timeout.total, connect=timeout.connect, sock_read=timeout.read
@@ -166,9 +240,7 @@ class Transport:
             raise ClientClosedError("This client has been closed; create a new one.")
         loop = asyncio.get_running_loop()
         if self._session is None:
-            self._session = aiohttp.ClientSession(
-                headers=self.headers, timeout=_client_timeout(self.timeout)
-            )
+            self._session = aiohttp.ClientSession(timeout=_client_timeout(self.timeout))
             self._loop = loop
         elif self._owns_session and self._loop is not loop:
             raise OpenAIError(
@@ -259,7 +331,11 @@ class Transport:
         timeout: aiohttp.ClientTimeout | None,
     ) -> Response:
         session = self._get_session()
-        kwargs: dict[str, Any] = {"params": params, "json": json}
+        # Headers go with each request, not on the session: a borrowed session has its own.
+        kwargs: dict[str, Any] = {"params": params, "json": json, "headers": self.headers}
+        # A borrowed session has its own default timeout; this client's applies instead.
+        if timeout is None and not self._owns_session:
+            timeout = _client_timeout(self.timeout)
         if timeout is not None:
             kwargs["timeout"] = timeout
         try:
@@ -291,6 +367,95 @@ class Transport:
             url=str(url),
         )
 
+    async def request_form(
+        self,
+        method: str,
+        path: str,
+        fields: Sequence[FormField],
+        *,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+        reconcile: Callable[[], Awaitable[T | None]] | None = None,
+    ) -> Response | T:
+        """Send a multipart form, retrying as the policy says, and read the whole answer.
+
+        Each attempt builds its own form: paths are opened again, factories called again.
+        A plain async iterable is read once, so a failure after it was started is raised.
+
+        Args:
+            method: The HTTP method.
+            path: A path relative to the base URL, ids already encoded.
+            fields: Text fields and :class:`FilePart` files, in order.
+            timeout: This call's timeout, instead of the client's.
+            max_retries: This call's retries, instead of the client's.
+            reconcile: Called after an attempt whose outcome is unknown (no answer, or a
+                5xx answer), before any retry or final error; when it returns a value,
+                that value is returned instead, and nothing is sent again. It lets the
+                caller find what the lost attempt created rather than create it twice.
+
+        Returns:
+            A 2xx answer, or what ``reconcile`` returned.
+
+        Raises:
+            APIStatusError: A 4xx or 5xx answer, after any retries.
+            APIConnectionError: No answer, after any retries.
+        """
+        url = self._url(path)
+        retries = self.retry.max_retries if max_retries is None else max_retries
+        client_timeout = (
+            None if timeout is USE_CLIENT_DEFAULT else _client_timeout(Timeout.of(timeout))
+        )
+        one_shots = {
+            index: _OneShot(field.source)
+            for index, field in enumerate(fields)
+            if isinstance(field, FilePart)
+            and isinstance(field.source, AsyncIterable)
+            and not callable(field.source)
+        }
+        attempt = 0
+        while True:
+            headers: CIMultiDictProxy[str] | None = None
+            try:
+                with ExitStack() as stack:
+                    form = _build_form(fields, one_shots, stack)
+                    response = await self._send(method, url, None, None, client_timeout, form)
+            except APIConnectionError as exc:
+                error: APIError = exc
+                retryable = True
+            else:
+                if response.status < 400:
+                    return response
+                headers = response.headers
+                error = status_error(
+                    response.status, headers, response.body, method=method, url=str(url)
+                )
+                retryable = self.retry.should_retry(response.status, headers)
+            if reconcile is not None and (
+                headers is None or isinstance(error, InternalServerError)
+            ):
+                found = await self._reconcile(reconcile, method, url)
+                if found is not None:
+                    return found
+            if attempt >= retries or not retryable:
+                raise error
+            if any(one_shot.started for one_shot in one_shots.values()):
+                log.info("%s %s failed after its one-shot body was read; not retrying", method, url)
+                raise error
+            delay = self.retry.delay(attempt, headers)
+            log.info("%s %s failed (%s); retrying in %.2fs", method, url, error, delay)
+            attempt += 1
+            await _sleep(delay)
+
+    async def _reconcile(
+        self, reconcile: Callable[[], Awaitable[T | None]], method: str, url: URL
+    ) -> T | None:
+        try:
+            return await reconcile()
+        except APIError as exc:
+            # The look itself failed: carry on as if it found nothing.
+            log.warning("Could not check the outcome of %s %s: %s", method, url, exc)
+            return None
+
     @asynccontextmanager
     async def stream(
         self,
@@ -317,7 +482,9 @@ class Transport:
         while True:
             session = self._get_session()
             try:
-                response = await session.request(method, url, params=params, timeout=timeout)
+                response = await session.request(
+                    method, url, params=params, headers=self.headers, timeout=timeout
+                )
             except TimeoutError as exc:
                 error: APIConnectionError = APITimeoutError(method=method, url=str(url))
                 error.__cause__ = exc

@@ -1,0 +1,399 @@
+"""The client and its transport against a real loopback aiohttp server."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import warnings
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+import openai_batches as ob
+from openai_batches import Client, RetryPolicy, Timeout
+from tests.conftest import LoopbackServer, reply, reset, sample
+
+BATCH = sample("batch_object_example")
+
+
+# ---------------------------------------------------------------- configuration
+
+
+def test_missing_key_names_the_variable() -> None:
+    with pytest.raises(ob.OpenAIError, match="OPENAI_API_KEY"):
+        Client()
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://proxy.local/openai/v1/")
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-1")
+    monkeypatch.setenv("OPENAI_PROJECT_ID", "proj-1")
+    client = Client()
+    assert client.base_url == "http://proxy.local/openai/v1"
+    assert (client.organization, client.project) == ("org-1", "proj-1")
+
+
+def test_arguments_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://env.local/v1")
+    monkeypatch.setenv("OPENAI_ORG_ID", "")
+    client = Client("sk-arg", base_url="http://arg.local/v1", organization=None)
+    assert client.base_url == "http://arg.local/v1"
+    assert client.organization is None
+
+
+def test_default_base_url() -> None:
+    assert Client("sk").base_url == "https://api.openai.com/v1"
+
+
+@pytest.mark.parametrize("url", ["api.openai.com/v1", "ftp://x/v1", "http://x/v1?a=1", "/v1"])
+def test_bad_base_url_is_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="base_url"):
+        Client("sk", base_url=url)
+
+
+def test_repr_never_shows_the_key() -> None:
+    client = Client("sk-very-secret-key", organization="org-1")
+    assert "sk-very-secret-key" not in repr(client)
+    assert "org-1" in repr(client)
+    assert "sk-very-secret-key" not in repr(vars(client))
+
+
+def test_client_can_be_built_outside_a_running_loop() -> None:
+    client = Client("sk")  # no loop here: the session is made on first use
+    assert not client.closed
+
+
+def test_bad_timeouts_are_refused() -> None:
+    with pytest.raises(ValueError, match="total"):
+        Timeout(total=-1)
+    with pytest.raises(TypeError, match="timeout"):
+        Client("sk", timeout="10")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- what is sent
+
+
+async def test_headers_and_base_url_with_a_path_prefix(server: LoopbackServer) -> None:
+    server.add("GET", "/v1/batches/batch_abc123", reply(json_body=BATCH))
+    async with server.client(organization="org-9", project="proj-9") as client:
+        batch = await client.batches.retrieve("batch_abc123")
+    assert batch.id == "batch_abc123"
+    seen = server.seen[0]
+    assert seen.raw_path == "/v1/batches/batch_abc123"
+    assert seen.headers["Authorization"] == "Bearer sk-test-secret"
+    assert seen.headers["OpenAI-Organization"] == "org-9"
+    assert seen.headers["OpenAI-Project"] == "proj-9"
+    assert seen.headers["User-Agent"].startswith(f"openai-batches/{ob.__version__} ")
+
+
+async def test_base_url_with_a_trailing_slash_keeps_its_path(server: LoopbackServer) -> None:
+    server.add("POST", "/v1/batches/b/cancel", reply(json_body=BATCH))
+    async with Client("sk", base_url=server.url + "/") as client:
+        await client.batches.cancel("b")
+    assert [s.raw_path for s in server.seen] == ["/v1/batches/b/cancel"]
+
+
+@pytest.mark.parametrize(
+    ("batch_id", "raw_path"),
+    [
+        ("../files", "/v1/batches/..%2Ffiles"),
+        ("a/b", "/v1/batches/a%2Fb"),
+        ("a b?c#d", "/v1/batches/a%20b%3Fc%23d"),
+        ("batch_ü", "/v1/batches/batch_%C3%BC"),
+    ],
+)
+async def test_ids_are_percent_encoded(
+    server: LoopbackServer, batch_id: str, raw_path: str
+) -> None:
+    async with server.client() as client:
+        with pytest.raises(ob.NotFoundError):
+            await client.batches.retrieve(batch_id)
+    assert [s.raw_path for s in server.seen] == [raw_path]
+
+
+@pytest.mark.parametrize("batch_id", ["", "   ", ".", ".."])
+async def test_empty_and_dot_ids_fail_before_any_request(
+    server: LoopbackServer, batch_id: str
+) -> None:
+    async with server.client() as client:
+        with pytest.raises(ValueError, match="id"):
+            await client.batches.retrieve(batch_id)
+        with pytest.raises(ValueError, match="id"):
+            await client.batches.cancel(batch_id)
+    assert server.seen == []
+
+
+async def test_non_string_id_is_a_type_error(server: LoopbackServer) -> None:
+    async with server.client() as client:
+        with pytest.raises(TypeError):
+            await client.batches.retrieve(123)  # type: ignore[arg-type]
+    assert server.seen == []
+
+
+# ---------------------------------------------------------------- errors
+
+
+async def test_error_answer_becomes_a_typed_error(server: LoopbackServer) -> None:
+    body = {"error": {"message": "No batch found", "type": "invalid_request_error", "param": None, "code": None}}
+    server.add("GET", "/v1/batches/nope", reply(404, body, headers={"x-request-id": "req_42"}))
+    async with server.client() as client:
+        with pytest.raises(ob.NotFoundError) as info:
+            await client.batches.retrieve("nope")
+    assert info.value.request_id == "req_42"
+    assert info.value.message == "No batch found"
+    assert info.value.url == server.url + "/batches/nope"
+
+
+async def test_html_proxy_page_becomes_a_status_error(server: LoopbackServer) -> None:
+    page = "<html><title>403 Forbidden</title><body>proxy says no</body></html>"
+    server.add("GET", "/v1/batches/b", reply(403, text=page, content_type="text/html"))
+    async with server.client() as client:
+        with pytest.raises(ob.PermissionDeniedError, match="403 Forbidden"):
+            await client.batches.retrieve("b")
+
+
+async def test_html_2xx_is_a_validation_error(server: LoopbackServer) -> None:
+    server.add("GET", "/v1/batches/b", reply(200, text="<html>login</html>", content_type="text/html"))
+    async with server.client() as client:
+        with pytest.raises(ob.ResponseValidationError, match="login"):
+            await client.batches.retrieve("b")
+
+
+async def test_wrong_shape_2xx_says_where(server: LoopbackServer) -> None:
+    server.add("GET", "/v1/batches/b", reply(json_body={**BATCH, "created_at": "yesterday"}))
+    async with server.client() as client:
+        with pytest.raises(ob.ResponseValidationError) as info:
+            await client.batches.retrieve("b")
+    assert info.value.path == "$.created_at"
+    assert not isinstance(info.value.__cause__, ob.OpenAIError)  # the cattrs error, chained
+
+
+# ---------------------------------------------------------------- retries
+
+
+async def test_retryable_statuses_are_retried_with_server_waits(
+    server: LoopbackServer, sleeps: list[float]
+) -> None:
+    server.add(
+        "GET",
+        "/v1/batches/b",
+        reply(429, {"error": {"message": "slow down"}}, headers={"retry-after-ms": "250"}),
+        reply(503, {"error": {"message": "busy"}}, headers={"retry-after": "2"}),
+        reply(json_body=BATCH),
+    )
+    async with Client("sk", base_url=server.url, max_retries=2) as client:
+        batch = await client.batches.retrieve("b")
+    assert batch.id == "batch_abc123"
+    assert len(server.seen) == 3
+    assert sleeps == [0.25, 2.0]
+
+
+async def test_retries_run_out_and_the_last_error_is_raised(
+    server: LoopbackServer, sleeps: list[float]
+) -> None:
+    server.add("GET", "/v1/batches/b", reply(500, {"error": {"message": "down"}}))
+    async with Client("sk", base_url=server.url, max_retries=3) as client:
+        with pytest.raises(ob.InternalServerError, match="down"):
+            await client.batches.retrieve("b")
+    assert len(server.seen) == 4
+    assert len(sleeps) == 3
+    for full, waited in zip([0.5, 1.0, 2.0], sleeps, strict=True):
+        assert full * 0.75 <= waited <= full
+
+
+async def test_x_should_retry_false_is_obeyed(server: LoopbackServer, sleeps: list[float]) -> None:
+    server.add("GET", "/v1/batches/b", reply(503, {"error": {"message": "no"}}, headers={"x-should-retry": "false"}))
+    async with server.client() as client:
+        with pytest.raises(ob.InternalServerError):
+            await client.batches.retrieve("b")
+    assert len(server.seen) == 1
+
+
+async def test_x_should_retry_true_retries_a_400(server: LoopbackServer, sleeps: list[float]) -> None:
+    server.add(
+        "GET",
+        "/v1/batches/b",
+        reply(400, {"error": {"message": "try again"}}, headers={"x-should-retry": "true"}),
+        reply(json_body=BATCH),
+    )
+    async with server.client() as client:
+        await client.batches.retrieve("b")
+    assert len(server.seen) == 2
+
+
+async def test_client_errors_are_not_retried(server: LoopbackServer, sleeps: list[float]) -> None:
+    server.add("POST", "/v1/batches/b/cancel", reply(400, {"error": {"message": "bad"}}))
+    async with server.client() as client:
+        with pytest.raises(ob.BadRequestError):
+            await client.batches.cancel("b")
+    assert len(server.seen) == 1
+    assert sleeps == []
+
+
+async def test_reset_connection_is_retried_then_succeeds(
+    server: LoopbackServer, sleeps: list[float]
+) -> None:
+    server.add("GET", "/v1/batches/b", reset, reply(json_body=BATCH))
+    async with server.client() as client:
+        assert (await client.batches.retrieve("b")).id == "batch_abc123"
+    assert len(server.seen) == 2
+
+
+async def test_reset_connection_without_retries_is_a_connection_error(
+    server: LoopbackServer,
+) -> None:
+    server.add("GET", "/v1/batches/b", reset)
+    async with server.client(max_retries=0, retry_policy=None) as client:
+        with pytest.raises(ob.APIConnectionError) as info:
+            await client.batches.retrieve("b")
+    assert not isinstance(info.value, ob.APITimeoutError)
+    assert isinstance(info.value.__cause__, aiohttp.ClientError)
+
+
+async def test_refused_connection_is_a_connection_error(sleeps: list[float]) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    async with Client("sk", base_url=f"http://127.0.0.1:{port}/v1", max_retries=1) as client:
+        with pytest.raises(ob.APIConnectionError):
+            await client.batches.retrieve("b")
+    assert len(sleeps) == 1
+
+
+async def test_per_call_timeout_raises_a_timeout_error(
+    server: LoopbackServer, sleeps: list[float]
+) -> None:
+    release = asyncio.Event()
+
+    async def stall(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.json_response(BATCH)
+
+    server.add("GET", "/v1/batches/b", stall)
+    async with server.client(max_retries=0, retry_policy=None, timeout=60) as client:
+        with pytest.raises(ob.APITimeoutError):
+            await client.batches.retrieve("b", timeout=0.05)
+    release.set()
+
+
+async def test_client_timeout_applies_and_timeouts_are_retried(
+    server: LoopbackServer, sleeps: list[float]
+) -> None:
+    release = asyncio.Event()
+
+    async def stall(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.json_response(BATCH)
+
+    server.add("GET", "/v1/batches/b", stall, reply(json_body=BATCH))
+    async with server.client(timeout=Timeout(total=0.05)) as client:
+        assert (await client.batches.retrieve("b")).id == "batch_abc123"
+    assert len(server.seen) == 2
+    release.set()
+
+
+# ---------------------------------------------------------------- sessions
+
+
+async def test_borrowed_session_is_used_and_never_closed(server: LoopbackServer) -> None:
+    server.add("GET", "/v1/batches/b", reply(json_body=BATCH))
+    async with aiohttp.ClientSession(headers={"X-Trace": "t1"}) as session:
+        async with Client("sk", base_url=server.url, session=session) as client:
+            await client.batches.retrieve("b")
+        assert client.closed
+        assert not session.closed
+        assert server.seen[0].headers["X-Trace"] == "t1"
+        assert server.seen[0].headers["Authorization"] == "Bearer sk"
+
+
+async def test_closed_borrowed_session_is_a_clear_error(server: LoopbackServer) -> None:
+    session = aiohttp.ClientSession()
+    await session.close()
+    client = Client("sk", base_url=server.url, session=session)
+    with pytest.raises(ob.ClientClosedError, match="session"):
+        await client.batches.retrieve("b")
+
+
+async def test_close_is_idempotent_and_later_calls_fail_clearly(server: LoopbackServer) -> None:
+    server.add("GET", "/v1/batches/b", reply(json_body=BATCH))
+    client = server.client()
+    await client.batches.retrieve("b")
+    await client.close()
+    await client.close()
+    assert client.closed
+    with pytest.raises(ob.ClientClosedError, match="closed"):
+        await client.batches.retrieve("b")
+    with pytest.raises(ob.ClientClosedError):
+        async for _ in client.batches.list():
+            pass
+
+
+async def test_unused_client_needs_no_close_and_warns_nothing() -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        client = Client("sk")
+        del client
+        gc.collect()
+    assert caught == []
+
+
+async def test_owned_session_closes_on_error_inside_the_block(server: LoopbackServer) -> None:
+    server.add("GET", "/v1/batches/b", reply(json_body=BATCH))
+    with pytest.raises(RuntimeError, match="user code"):
+        async with server.client() as client:
+            await client.batches.retrieve("b")
+            raise RuntimeError("user code")
+    assert client.closed
+    assert client._transport._session is None
+
+
+async def test_client_refuses_a_second_event_loop(server: LoopbackServer) -> None:
+    server.add("GET", "/v1/batches/b", reply(json_body=BATCH))
+    client = server.client()
+    await client.batches.retrieve("b")
+
+    def other_loop() -> None:
+        async def use() -> None:
+            await client.batches.retrieve("b")
+
+        asyncio.run(use())
+
+    with pytest.raises(ob.OpenAIError, match="another event loop"):
+        await asyncio.to_thread(other_loop)
+    await client.close()
+
+
+async def test_cancelled_mid_body_closes_the_connection(server: LoopbackServer) -> None:
+    """A half-read answer must not go back to the pool (aiohttp #12795)."""
+    started = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow_body(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.content_length = 100_000
+        await response.prepare(request)
+        await response.write(b'{"id": "b", ')
+        started.set()
+        await release.wait()
+        return response
+
+    server.add("GET", "/v1/batches/slow", slow_body)
+    server.add("GET", "/v1/batches/b", reply(json_body=BATCH))
+    async with server.client() as client:
+        task = asyncio.create_task(client.batches.retrieve("slow"))
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        session = client._transport._session
+        assert session is not None
+        connector = session.connector
+        assert connector is not None
+        # Nothing half-read sits in the pool, and the next call works on a fresh connection.
+        assert sum(len(conns) for conns in connector._conns.values()) == 0
+        assert (await client.batches.retrieve("b")).id == "batch_abc123"
+    release.set()
