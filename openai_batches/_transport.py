@@ -329,10 +329,13 @@ class Transport:
         params: Mapping[str, str | int] | None,
         json: Any,
         timeout: aiohttp.ClientTimeout | None,
+        data: aiohttp.FormData | None = None,
     ) -> Response:
         session = self._get_session()
         # Headers go with each request, not on the session: a borrowed session has its own.
         kwargs: dict[str, Any] = {"params": params, "json": json, "headers": self.headers}
+        if data is not None:
+            kwargs["data"] = data
         # A borrowed session has its own default timeout; this client's applies instead.
         if timeout is None and not self._owns_session:
             timeout = _client_timeout(self.timeout)
