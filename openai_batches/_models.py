@@ -26,12 +26,16 @@ __all__ = [
     "BatchRequestCounts",
     "BatchStatus",
     "BatchUsage",
+    "FileDeleted",
     "FileObject",
     "FilePurpose",
     "FileStatus",
     "InputTokensDetails",
     "OutputTokensDetails",
     "Page",
+    "Upload",
+    "UploadPart",
+    "UploadStatus",
 ]
 
 T = TypeVar("T")
@@ -238,3 +242,47 @@ class Page(Generic[T]):
             last_id = last.get("id") if isinstance(last, dict) else getattr(last, "id", None)
             return last_id if isinstance(last_id, str) and last_id else None
         return None
+
+
+class UploadStatus(OpenEnum):
+    """The status of an upload."""
+
+    PENDING = "pending"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+@attrs.define
+class FileDeleted:
+    """The answer to deleting a file."""
+
+    id: str
+    object: str
+    deleted: bool
+
+
+@attrs.define
+class UploadPart:
+    """One part added to an upload."""
+
+    id: str
+    object: str
+    created_at: int
+    upload_id: str
+
+
+@attrs.define
+class Upload:
+    """A multipart upload; once ``completed``, ``file`` is the file it made."""
+
+    id: str
+    object: str
+    bytes: int
+    created_at: int
+    filename: str
+    purpose: FilePurpose
+    status: UploadStatus
+    expires_at: int
+    file: FileObject | None = None
+    raw: Mapping[str, Any] = _raw
