@@ -101,7 +101,12 @@ class BatchRequest:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of the input line, keys in the API's order."""
-        return {"custom_id": self.custom_id, "method": self.method, "url": self.url, "body": self.body}
+        return {
+            "custom_id": self.custom_id,
+            "method": self.method,
+            "url": self.url,
+            "body": self.body,
+        }
 
 
 @attrs.define
