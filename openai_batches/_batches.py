@@ -1,10 +1,29 @@
-"""The Batches API: ``client.batches``."""
+"""The Batches API: ``client.batches``.
+
+Creating a batch is not idempotent on the API's side, so :meth:`Batches.create` makes it
+so: each create carries a client-generated key in the batch's metadata, and after any
+failure that may have happened after the API created the batch (no answer, a timeout, a
+5xx), the recent batches are searched for that key before the create is sent again.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable
+import contextlib
+import enum
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from typing import Any, Final
 
+from . import _transport
 from ._decode import decode
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    ConflictError,
+    OpenAIError,
+    ResponseValidationError,
+)
 from ._models import Batch, Page
 from ._pagination import (
     RawPage,
@@ -16,11 +35,55 @@ from ._pagination import (
 )
 from ._transport import Response, Transport, encode_path
 from ._types import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
+from ._wait import OnCancel, OnProgress, Polling, wait_for_batch
 
-__all__ = ["Batches"]
+__all__ = ["GENERATE_KEY", "IDEMPOTENCY_METADATA_KEY", "Batches", "GenerateKey"]
 
 #: The API's largest page of batches; walks use it by default to save round trips.
 MAX_BATCHES_PAGE = 100
+
+#: The metadata key that carries a create's idempotency key.
+IDEMPOTENCY_METADATA_KEY = "openai_batches_request_id"
+
+#: The endpoints the API documents for batches. Others starting with ``/v1/`` are sent
+#: as they are, so an endpoint the API adds later needs no new release.
+ENDPOINTS = frozenset(
+    {
+        "/v1/responses",
+        "/v1/chat/completions",
+        "/v1/embeddings",
+        "/v1/completions",
+        "/v1/moderations",
+        "/v1/images/generations",
+        "/v1/images/edits",
+        "/v1/videos",
+    }
+)
+MAX_METADATA_PAIRS = 16
+MAX_METADATA_KEY = 64
+MAX_METADATA_VALUE = 512
+MIN_OUTPUT_TTL = 3600
+MAX_OUTPUT_TTL = 30 * 24 * 3600
+
+# How far back the search for an ambiguous create looks: batches created up to this long
+# before the first attempt (by this machine's clock, which may be off from the API's)...
+_LOOKUP_SKEW = 600.0
+# ...and never more than this many pages of the newest batches.
+_LOOKUP_PAGES = 5
+
+
+class GenerateKey(enum.Enum):
+    """The type of :data:`GENERATE_KEY`: "make up a fresh idempotency key"."""
+
+    GENERATE_KEY = enum.auto()
+
+    def __repr__(self) -> str:
+        return "GENERATE_KEY"
+
+
+GENERATE_KEY: Final = GenerateKey.GENERATE_KEY
+
+DEFAULT_POLLING = Polling()
 
 
 class Batches:
@@ -28,6 +91,120 @@ class Batches:
 
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
+
+    async def create(
+        self,
+        *,
+        input_file_id: str,
+        endpoint: str,
+        completion_window: str = "24h",
+        metadata: Mapping[str, str] | None = None,
+        output_expires_after: int | Mapping[str, Any] | None = None,
+        idempotency_key: str | GenerateKey | None = GENERATE_KEY,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> Batch:
+        """Start a batch on an uploaded ``purpose="batch"`` file, safe to retry.
+
+        The create is tagged with ``metadata["openai_batches_request_id"] = <key>``. When
+        an attempt fails in a way that leaves its outcome unknown (no answer, a timeout,
+        408, 409 or 5xx), the newest batches are searched for the key (back to a few
+        minutes before the first attempt, at most 500 batches): a batch found is returned,
+        otherwise the create is retried after the client's backoff. A 429 is retried
+        without searching (the API created nothing); any other error is raised at once.
+
+        Args:
+            input_file_id: The input file's id.
+            endpoint: One of the API's batch endpoints, such as ``"/v1/chat/completions"``;
+                an unknown one starting with ``/v1/`` is sent as it is.
+            completion_window: Only ``"24h"`` exists today.
+            metadata: Up to 16 string pairs (keys up to 64 characters, values up to
+                512), 15 while the idempotency key takes a pair.
+            output_expires_after: When the output and error files expire: seconds after
+                their creation (3600 to 2592000), or the API's
+                ``{"anchor": "created_at", "seconds": N}``.
+            idempotency_key: A key of your own, a fresh random one by default, or
+                ``None`` to send no key: then a create whose outcome is unknown is
+                raised, never retried, and all 16 metadata pairs are yours.
+            timeout: Each attempt's timeout, instead of the client's.
+
+        Raises:
+            ValueError: An argument breaks the API's limits (before any request).
+            TypeError: An argument has the wrong type (before any request).
+            APIStatusError: The API refused the batch, or kept failing.
+            APIConnectionError: No answer after every retry, and no batch with the key.
+        """
+        key = uuid.uuid4().hex if idempotency_key is GENERATE_KEY else idempotency_key
+        body = create_body(
+            input_file_id, endpoint, completion_window, metadata, output_expires_after, key
+        )
+        return await self._create(body, key, timeout)
+
+    async def _create(
+        self, body: dict[str, Any], key: str | None, timeout: TimeoutTypes | UseClientDefault
+    ) -> Batch:
+        retry = self._transport.retry
+        since = time.time()
+        attempt = 0
+        while True:
+            headers: Mapping[str, str] | None = None
+            try:
+                response = await self._transport.request(
+                    "POST", "batches", json=body, timeout=timeout, max_retries=0
+                )
+                return decode(response, Batch)
+            except ResponseValidationError as exc:
+                # A 2xx: the batch exists, but its answer is unreadable.
+                error: OpenAIError = exc
+                ambiguous, retryable = True, False
+            except APIStatusError as exc:
+                error, headers = exc, exc.headers
+                retryable = retry.should_retry(exc.status_code, exc.headers)
+                ambiguous = retryable and exc.status_code != 429
+            except APIConnectionError as exc:
+                error = exc
+                ambiguous = retryable = True
+            if ambiguous and key is not None:
+                found = await self._find_created(key, since, error, timeout)
+                if found is not None:
+                    return found
+            if not retryable or (ambiguous and key is None) or attempt >= retry.max_retries:
+                raise error
+            delay = retry.delay(attempt, headers)
+            attempt += 1
+            await _transport._sleep(delay)
+
+    async def _find_created(
+        self,
+        key: str,
+        since: float,
+        error: OpenAIError,
+        timeout: TimeoutTypes | UseClientDefault,
+    ) -> Batch | None:
+        """The batch an earlier attempt created with ``key``, if the API made one."""
+        oldest = since - _LOOKUP_SKEW
+        after: str | None = None
+        try:
+            for _ in range(_LOOKUP_PAGES):
+                params: dict[str, str | int] = {"limit": MAX_BATCHES_PAGE}
+                if after is not None:
+                    params["after"] = after
+                response = await self._transport.request(
+                    "GET", "batches", params=params, timeout=timeout
+                )
+                page = decode(response, Page[Batch])
+                for batch in page.data:
+                    if batch.metadata and batch.metadata.get(IDEMPOTENCY_METADATA_KEY) == key:
+                        return batch
+                after = page.next_after
+                if not page.has_more or after is None or page.data[-1].created_at < oldest:
+                    return None
+        except OpenAIError as lookup_error:
+            error.add_note(
+                f"Listing batches to look for metadata {IDEMPOTENCY_METADATA_KEY}={key!r} "
+                f"failed too ({lookup_error}); the batch may or may not have been created."
+            )
+            raise error from lookup_error
+        return None
 
     async def retrieve(
         self, batch_id: str, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
@@ -51,6 +228,86 @@ class Batches:
         """
         path = encode_path("batches/{}/cancel", batch_id)
         return decode(await self._transport.request("POST", path, timeout=timeout), Batch)
+
+    async def wait(
+        self,
+        batch_id: str,
+        *,
+        deadline: float | None = None,
+        on_progress: OnProgress | None = None,
+        on_cancel: OnCancel = "leave",
+        cancel_at_deadline: bool = False,
+        polling: Polling = DEFAULT_POLLING,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> Batch:
+        """Poll a batch until its status is final: completed, failed, expired or cancelled.
+
+        Only the status decides: ``request_counts`` read 100% while the batch is still
+        ``finalizing``. Polls start every ``polling.interval`` seconds and back off to
+        ``polling.max_interval`` while nothing changes; a change of status or counts
+        resets them. A failed poll that the client's retries could not save is polled
+        again, up to ``polling.max_errors`` times in a row (honouring ``retry-after``).
+
+        Args:
+            batch_id: The batch to wait for.
+            deadline: Give up after this many seconds (on ``polling.clock``).
+            on_progress: Called (or awaited, if it returns an awaitable) with the batch
+                at the first poll and whenever its status or counts change, the final
+                state included.
+            on_cancel: When the waiting task is cancelled, ``"leave"`` the batch running
+                or ``"cancel"`` it too (the request is sent shielded from the
+                cancellation, then ``CancelledError`` propagates).
+            cancel_at_deadline: Cancel the batch when the deadline passes.
+            polling: Intervals, backoff, error tolerance, and the sleep and clock used.
+            timeout: Each poll's timeout, instead of the client's.
+
+        Returns:
+            The batch in its final status; a failed batch is returned, not raised.
+
+        Raises:
+            WaitTimeoutError: The deadline passed; ``.batch`` is the last one seen.
+            APIStatusError: A poll failed for good (404, 401, or too many errors).
+        """
+        return await wait_for_batch(
+            batch_id,
+            lambda batch_id: self.retrieve(batch_id, timeout=timeout),
+            lambda batch_id: self.cancel(batch_id, timeout=timeout),
+            self._transport.retry,
+            polling=polling,
+            deadline=deadline,
+            on_progress=on_progress,
+            on_cancel=on_cancel,
+            cancel_at_deadline=cancel_at_deadline,
+        )
+
+    async def cancel_and_wait(
+        self,
+        batch_id: str,
+        *,
+        deadline: float | None = None,
+        on_progress: OnProgress | None = None,
+        polling: Polling = DEFAULT_POLLING,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> Batch:
+        """Cancel a batch and wait until it stops.
+
+        A batch that can no longer be cancelled (it is finalizing, or already final) is
+        waited for all the same.
+
+        Returns:
+            The batch in its final status: usually ``cancelled``, with the counts of the
+            requests that ran; ``completed`` (or another final status) if it got there
+            first.
+
+        Raises:
+            WaitTimeoutError: The deadline passed.
+        """
+        # Too late to cancel (finalizing, or final): wait for how it ends all the same.
+        with contextlib.suppress(ConflictError):
+            await self.cancel(batch_id, timeout=timeout)
+        return await self.wait(
+            batch_id, deadline=deadline, on_progress=on_progress, polling=polling, timeout=timeout
+        )
 
     def pages(
         self,
@@ -99,3 +356,108 @@ class Batches:
             return transport.request("GET", "batches", params=params, timeout=timeout)
 
         return walk_pages(fetch, check_cursor(after))
+
+
+def create_body(
+    input_file_id: object,
+    endpoint: object,
+    completion_window: object,
+    metadata: object,
+    output_expires_after: object,
+    key: str | None,
+) -> dict[str, Any]:
+    """Check a create's arguments against the API's limits and build its JSON body.
+
+    Raises:
+        TypeError: An argument has the wrong type.
+        ValueError: An argument is out of the API's limits.
+    """
+    body: dict[str, Any] = {
+        "input_file_id": _non_empty("input_file_id", input_file_id),
+        "endpoint": _check_endpoint(endpoint),
+        "completion_window": _non_empty("completion_window", completion_window),
+    }
+    pairs = _check_metadata(metadata, reserved=key is not None)
+    if key is not None:
+        if len(_non_empty("idempotency_key", key)) > MAX_METADATA_VALUE:
+            raise ValueError(f"idempotency_key is longer than {MAX_METADATA_VALUE} characters")
+        pairs[IDEMPOTENCY_METADATA_KEY] = key
+    if pairs:
+        body["metadata"] = pairs
+    if output_expires_after is not None:
+        body["output_expires_after"] = {
+            "anchor": "created_at",
+            "seconds": _check_expiry(output_expires_after),
+        }
+    return body
+
+
+def _non_empty(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {type(value).__name__}")
+    if not value.strip():
+        raise ValueError(f"{name} must not be empty")
+    return value
+
+
+def _check_endpoint(endpoint: object) -> str:
+    endpoint = _non_empty("endpoint", endpoint)
+    if endpoint in ENDPOINTS:
+        return endpoint
+    # Unknown but well-formed: an endpoint newer than this library.
+    path = endpoint.removeprefix("/v1/")
+    if path != endpoint and path and all(c.isalnum() or c in "/_-." for c in path):
+        return endpoint
+    raise ValueError(
+        f"endpoint must be an API path such as '/v1/chat/completions' (one of "
+        f"{', '.join(sorted(ENDPOINTS))}), got {endpoint!r}"
+    )
+
+
+def _check_metadata(metadata: object, *, reserved: bool) -> dict[str, str]:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, Mapping):
+        raise TypeError(f"metadata must be a mapping of strings, got {type(metadata).__name__}")
+    limit = MAX_METADATA_PAIRS - 1 if reserved else MAX_METADATA_PAIRS
+    if len(metadata) > limit:
+        why = " (the idempotency key takes the 16th)" if reserved else ""
+        raise ValueError(f"metadata has {len(metadata)} pairs; at most {limit} are allowed{why}")
+    for key, value in metadata.items():
+        if not isinstance(key, str):
+            raise TypeError(f"metadata keys must be strings, got {key!r}")
+        if len(key) > MAX_METADATA_KEY:
+            raise ValueError(
+                f"metadata key {key[:20]!r}... is {len(key)} characters long; "
+                f"at most {MAX_METADATA_KEY} are allowed"
+            )
+        if not isinstance(value, str):
+            raise TypeError(f"metadata[{key!r}] must be a string, got {type(value).__name__}")
+        if len(value) > MAX_METADATA_VALUE:
+            raise ValueError(
+                f"metadata[{key!r}] is {len(value)} characters long; "
+                f"at most {MAX_METADATA_VALUE} are allowed"
+            )
+    if reserved and IDEMPOTENCY_METADATA_KEY in metadata:
+        raise ValueError(
+            f"metadata[{IDEMPOTENCY_METADATA_KEY!r}] is set by the client; "
+            "pass idempotency_key=... instead"
+        )
+    return dict(metadata)
+
+
+def _check_expiry(value: object) -> int:
+    name = "output_expires_after"
+    if isinstance(value, Mapping):
+        if set(value) != {"anchor", "seconds"}:
+            raise ValueError(f"{name} must have exactly the keys 'anchor' and 'seconds'")
+        if value["anchor"] != "created_at":
+            raise ValueError(f"{name}['anchor'] must be 'created_at', got {value['anchor']!r}")
+        name, value = f"{name}['seconds']", value["seconds"]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a whole number of seconds, got {value!r}")
+    if not MIN_OUTPUT_TTL <= value <= MAX_OUTPUT_TTL:
+        raise ValueError(
+            f"{name} must be between {MIN_OUTPUT_TTL} and {MAX_OUTPUT_TTL} seconds, got {value}"
+        )
+    return value

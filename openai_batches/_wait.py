@@ -1,0 +1,220 @@
+"""Waiting for a batch to finish: the polling policy and the wait loop.
+
+Only ``status`` decides that a batch is done. ``request_counts`` reach 100% while the
+batch is still ``finalizing`` (its output file does not exist yet), so counts are used
+only to notice progress, never to stop.
+
+Polling starts fast and backs off while nothing changes, so a day-long batch costs a few
+thousand requests rather than tens of thousands, and a change is noticed quickly when
+things move. The sleep and the clock are part of :class:`Polling`, so tests can run a
+24-hour wait against a manual clock in milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Literal, TypeAlias
+
+import attrs
+
+from ._errors import APIConnectionError, APIStatusError, ConflictError, OpenAIError
+from ._models import Batch, BatchRequestCounts, BatchStatus
+from ._retry import RetryPolicy, retry_after
+
+__all__ = ["OnCancel", "OnProgress", "Polling", "WaitTimeoutError", "wait_for_batch"]
+
+log = logging.getLogger("openai_batches")
+
+#: Called with the batch at the start of a wait and on every change of status or counts.
+OnProgress: TypeAlias = Callable[[Batch], "Awaitable[None] | None"]
+#: What to do with the batch when the waiting task is cancelled.
+OnCancel: TypeAlias = Literal["leave", "cancel"]
+# retrieve or cancel, bound to a client: batch id in, batch out.
+Fetch: TypeAlias = Callable[[str], Awaitable[Batch]]
+
+# Cancel requests sent on the way out of a cancelled waiter; held so they are not
+# garbage-collected before they finish.
+_background: set[asyncio.Task[None]] = set()
+
+
+def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"Polling.{attribute.name} must be > 0, got {value!r}")
+
+
+@attrs.frozen
+class Polling:
+    """How :meth:`Batches.wait` polls.
+
+    Args:
+        interval: The first wait between polls, in seconds, and the wait after any change.
+        max_interval: The longest wait between polls.
+        backoff: The factor the wait grows by after each poll that saw no change.
+        max_errors: Consecutive failed polls tolerated (each already retried by the
+            client's retry policy) before the error is raised.
+        sleep: Sleeps for a number of seconds; replace it to run against a fake clock.
+        clock: Returns seconds on a steady clock; deadlines are measured with it.
+    """
+
+    interval: float = attrs.field(default=1.0, validator=_positive)
+    max_interval: float = attrs.field(default=60.0, validator=_positive)
+    backoff: float = attrs.field(default=1.5)
+    max_errors: int = attrs.field(default=10)
+    sleep: Callable[[float], Awaitable[object]] = attrs.field(default=asyncio.sleep, repr=False)
+    clock: Callable[[], float] = attrs.field(default=time.monotonic, repr=False)
+
+    @backoff.validator
+    def _check_backoff(self, _: attrs.Attribute[float], value: float) -> None:
+        if not value >= 1:
+            raise ValueError(f"Polling.backoff must be >= 1, got {value!r}")
+
+    @max_errors.validator
+    def _check_max_errors(self, _: attrs.Attribute[int], value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"Polling.max_errors must be a whole number >= 0, got {value!r}")
+
+    def __attrs_post_init__(self) -> None:
+        if self.max_interval < self.interval:
+            raise ValueError("Polling.max_interval must be >= Polling.interval")
+
+
+class WaitTimeoutError(OpenAIError, TimeoutError):
+    """The deadline of a wait passed before the batch reached a final status.
+
+    Attributes:
+        batch: The batch as last seen (``cancelling`` if the wait cancelled it), or
+            ``None`` if every poll failed.
+        batch_id: The id of the batch.
+        deadline: The deadline that passed, in seconds.
+    """
+
+    def __init__(self, batch_id: str, batch: Batch | None, deadline: float) -> None:
+        state = "unknown" if batch is None else f"still {batch.status.value}"
+        super().__init__(f"Batch {batch_id} is {state} after the {deadline:g} s deadline")
+        self.batch_id = batch_id
+        self.batch = batch
+        self.deadline = deadline
+
+
+def _fingerprint(batch: Batch) -> tuple[BatchStatus, BatchRequestCounts | None]:
+    return batch.status, batch.request_counts
+
+
+def _transient(exc: OpenAIError, retry: RetryPolicy) -> bool:
+    if isinstance(exc, APIConnectionError):
+        return True
+    return isinstance(exc, APIStatusError) and retry.should_retry(exc.status_code, exc.headers)
+
+
+async def _notify(on_progress: OnProgress | None, batch: Batch) -> None:
+    if on_progress is not None:
+        result = on_progress(batch)
+        if inspect.isawaitable(result):
+            await result
+
+
+async def _cancel_quietly(cancel: Fetch, batch_id: str) -> Batch | None:
+    """Cancel the batch; a batch that already left the cancellable states is no error."""
+    try:
+        return await cancel(batch_id)
+    except ConflictError:
+        return None
+    except OpenAIError as exc:
+        log.warning("Could not cancel batch %s: %s", batch_id, exc)
+        return None
+
+
+async def _cancel_shielded(cancel: Fetch, batch_id: str) -> None:
+    async def send() -> None:
+        await _cancel_quietly(cancel, batch_id)
+
+    task = asyncio.create_task(send())
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    # Shielded: the waiter is being cancelled, and its cancellation must not stop the
+    # request that cancels the batch. A second cancellation stops only this await.
+    await asyncio.shield(task)
+
+
+async def wait_for_batch(
+    batch_id: str,
+    retrieve: Fetch,
+    cancel: Fetch,
+    retry: RetryPolicy,
+    *,
+    polling: Polling,
+    deadline: float | None,
+    on_progress: OnProgress | None,
+    on_cancel: OnCancel,
+    cancel_at_deadline: bool,
+) -> Batch:
+    """Poll ``retrieve(batch_id)`` until the batch's status is final.
+
+    See :meth:`Batches.wait`; ``cancel(batch_id)`` is sent on cancellation or at the
+    deadline when asked.
+    """
+    if on_cancel not in ("leave", "cancel"):
+        raise ValueError(f"on_cancel must be 'leave' or 'cancel', got {on_cancel!r}")
+    if deadline is not None and not deadline >= 0:
+        raise ValueError(f"deadline must be a number of seconds >= 0, got {deadline!r}")
+    try:
+        return await _poll(
+            batch_id, retrieve, cancel, retry, polling, deadline, on_progress, cancel_at_deadline
+        )
+    except asyncio.CancelledError:
+        if on_cancel == "cancel":
+            await _cancel_shielded(cancel, batch_id)
+        raise
+
+
+async def _poll(
+    batch_id: str,
+    retrieve: Fetch,
+    cancel: Fetch,
+    retry: RetryPolicy,
+    polling: Polling,
+    deadline: float | None,
+    on_progress: OnProgress | None,
+    cancel_at_deadline: bool,
+) -> Batch:
+    ends_at = None if deadline is None else polling.clock() + deadline
+    interval = polling.interval
+    seen: tuple[BatchStatus, BatchRequestCounts | None] | None = None
+    batch: Batch | None = None
+    errors = 0
+    while True:
+        pause = interval
+        try:
+            batch = await retrieve(batch_id)
+        except OpenAIError as exc:
+            errors += 1
+            if errors > polling.max_errors or not _transient(exc, retry):
+                raise
+            asked = retry_after(exc.headers) if isinstance(exc, APIStatusError) else None
+            if asked is not None:
+                pause = max(pause, min(asked, retry.max_retry_after))
+            log.info("Polling the batch failed (%s); polling again in %.2fs", exc, pause)
+        else:
+            errors = 0
+            if batch.status.is_final:
+                # Report the final state even when the last poll saw nothing else change.
+                if _fingerprint(batch) != seen:
+                    await _notify(on_progress, batch)
+                return batch
+            if _fingerprint(batch) != seen:
+                seen = _fingerprint(batch)
+                await _notify(on_progress, batch)
+                interval = pause = polling.interval
+        if ends_at is not None:
+            left = ends_at - polling.clock()
+            if left <= 0:
+                if cancel_at_deadline:
+                    batch = await _cancel_quietly(cancel, batch_id) or batch
+                raise WaitTimeoutError(batch_id, batch, deadline or 0.0)
+            pause = min(pause, left)
+        await polling.sleep(pause)
+        interval = min(interval * polling.backoff, polling.max_interval)
