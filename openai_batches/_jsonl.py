@@ -14,7 +14,8 @@ catch duplicates across the whole job, and nothing else of them.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable
+from contextlib import aclosing
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -65,7 +66,7 @@ async def iter_numbered_lines(
     *,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     source: str | None = None,
-) -> AsyncIterator[tuple[int, bytes]]:
+) -> AsyncGenerator[tuple[int, bytes], None]:
     """Yield ``(line number, line)`` for each non-blank line, without its line ending.
 
     Lines end with ``\\n`` or ``\\r\\n``; the last one may have no ending. Blank lines
@@ -133,7 +134,7 @@ async def iter_lines(
     *,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     source: str | None = None,
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """Yield each non-blank line of a stream of byte chunks, without its line ending.
 
     Args:
@@ -145,8 +146,10 @@ async def iter_lines(
     Raises:
         JSONLError: A line is longer than ``max_line_bytes``.
     """
-    async for _, line in iter_numbered_lines(chunks, max_line_bytes=max_line_bytes, source=source):
-        yield line
+    numbered = iter_numbered_lines(chunks, max_line_bytes=max_line_bytes, source=source)
+    async with aclosing(numbered):
+        async for _, line in numbered:
+            yield line
 
 
 async def iter_jsonl(
@@ -155,7 +158,7 @@ async def iter_jsonl(
     *,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     source: str | None = None,
-) -> AsyncIterator[T]:
+) -> AsyncGenerator[T, None]:
     """Yield each line of a JSONL stream as a ``cl``, decoded as it is reached.
 
     Raises:
@@ -163,8 +166,9 @@ async def iter_jsonl(
             names ``source`` and the line number.
     """
     numbered = iter_numbered_lines(chunks, max_line_bytes=max_line_bytes, source=source)
-    async for number, line in numbered:
-        yield decode_line(line, cl, source=source, number=number)
+    async with aclosing(numbered):
+        async for number, line in numbered:
+            yield decode_line(line, cl, source=source, number=number)
 
 
 def iter_requests(
@@ -172,7 +176,7 @@ def iter_requests(
     *,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     source: str | None = None,
-) -> AsyncIterator[BatchRequest]:
+) -> AsyncGenerator[BatchRequest, None]:
     """Yield the request lines of a batch input file; see :func:`iter_jsonl`."""
     return iter_jsonl(chunks, BatchRequest, max_line_bytes=max_line_bytes, source=source)
 
