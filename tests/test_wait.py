@@ -14,6 +14,7 @@ import attrs
 import pytest
 
 import openai_batches as ob
+import openai_batches._wait
 from openai_batches._wait import Polling, WaitTimeoutError
 from openai_batches.emulator import Emulator, FaultRule, ManualClock, Timing
 
@@ -230,6 +231,28 @@ async def test_a_cancelled_waiter_can_cancel_the_batch(
     assert [r.path for r in openai_emulator.requests][-1] == f"/v1/batches/{batch_id}/cancel"
     openai_emulator.clock.advance(1)
     assert (await openai_client.batches.retrieve(batch_id)).status == "cancelled"
+
+
+@pytest.mark.openai_emulator(clock=ManualClock(), timing=SLOW)
+async def test_a_second_cancellation_does_not_stop_the_cancel_request(
+    openai_emulator: Emulator, openai_client: ob.Client
+) -> None:
+    batch_id = seed(openai_emulator, 4)
+    polling, sleeping = blocking_polling(openai_emulator)
+    waiter = asyncio.create_task(
+        openai_client.batches.wait(batch_id, on_cancel="cancel", polling=polling)
+    )
+    await sleeping.wait()
+
+    waiter.cancel()
+    while not openai_batches._wait._background:  # the waiter has started the cancel request
+        await asyncio.sleep(0)
+    waiter.cancel()  # as a TaskGroup or a timeout closing in would
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    await asyncio.gather(*openai_batches._wait._background)
+
+    assert (await openai_client.batches.retrieve(batch_id)).status == "cancelling"
 
 
 async def test_on_cancel_must_be_known(openai_client: ob.Client) -> None:
