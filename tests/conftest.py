@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +54,7 @@ def reply(
 
     async def handler(request: web.Request) -> web.Response:
         body = text if text is not None else json.dumps(json_body)
-        return web.Response(
-            status=status, text=body, headers=headers, content_type=content_type
-        )
+        return web.Response(status=status, text=body, headers=headers, content_type=content_type)
 
     return handler
 
@@ -127,7 +125,7 @@ async def server() -> AsyncIterator[LoopbackServer]:
 
 
 @pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Record the transport's retry waits instead of sleeping through them."""
     waits: list[float] = []
 
@@ -135,4 +133,4 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
         waits.append(delay)
 
     monkeypatch.setattr(openai_batches._transport, "_sleep", record)
-    yield waits
+    return waits

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 import openai_batches as ob
-from openai_batches import Client, RetryPolicy, Timeout
+from openai_batches import Client, Timeout
 from tests.conftest import LoopbackServer, reply, reset, sample
 
 BATCH = sample("batch_object_example")
@@ -136,7 +136,14 @@ async def test_non_string_id_is_a_type_error(server: LoopbackServer) -> None:
 
 
 async def test_error_answer_becomes_a_typed_error(server: LoopbackServer) -> None:
-    body = {"error": {"message": "No batch found", "type": "invalid_request_error", "param": None, "code": None}}
+    body = {
+        "error": {
+            "message": "No batch found",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": None,
+        }
+    }
     server.add("GET", "/v1/batches/nope", reply(404, body, headers={"x-request-id": "req_42"}))
     async with server.client() as client:
         with pytest.raises(ob.NotFoundError) as info:
@@ -155,7 +162,9 @@ async def test_html_proxy_page_becomes_a_status_error(server: LoopbackServer) ->
 
 
 async def test_html_2xx_is_a_validation_error(server: LoopbackServer) -> None:
-    server.add("GET", "/v1/batches/b", reply(200, text="<html>login</html>", content_type="text/html"))
+    server.add(
+        "GET", "/v1/batches/b", reply(200, text="<html>login</html>", content_type="text/html")
+    )
     async with server.client() as client:
         with pytest.raises(ob.ResponseValidationError, match="login"):
             await client.batches.retrieve("b")
@@ -204,14 +213,20 @@ async def test_retries_run_out_and_the_last_error_is_raised(
 
 
 async def test_x_should_retry_false_is_obeyed(server: LoopbackServer, sleeps: list[float]) -> None:
-    server.add("GET", "/v1/batches/b", reply(503, {"error": {"message": "no"}}, headers={"x-should-retry": "false"}))
+    server.add(
+        "GET",
+        "/v1/batches/b",
+        reply(503, {"error": {"message": "no"}}, headers={"x-should-retry": "false"}),
+    )
     async with server.client() as client:
         with pytest.raises(ob.InternalServerError):
             await client.batches.retrieve("b")
     assert len(server.seen) == 1
 
 
-async def test_x_should_retry_true_retries_a_400(server: LoopbackServer, sleeps: list[float]) -> None:
+async def test_x_should_retry_true_retries_a_400(
+    server: LoopbackServer, sleeps: list[float]
+) -> None:
     server.add(
         "GET",
         "/v1/batches/b",

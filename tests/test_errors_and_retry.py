@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 
 import pytest
 
@@ -57,9 +57,12 @@ def test_error_fields_come_from_the_body() -> None:
         "limit",
         "integer_below_min_value",
     )
-    assert error.body == json.loads(body("Invalid 'limit'", param="limit", code="integer_below_min_value"))
+    assert error.body == json.loads(
+        body("Invalid 'limit'", param="limit", code="integer_below_min_value")
+    )
     assert (error.method, error.url) == ("GET", "http://x/v1/batches")
-    assert "400" in str(error) and "Invalid 'limit'" in str(error)
+    assert "400" in str(error)
+    assert "Invalid 'limit'" in str(error)
 
 
 def test_html_error_page_from_a_proxy_keeps_a_snippet() -> None:

@@ -69,7 +69,10 @@ def test_spec_example_decodes_every_field() -> None:
     assert batch.usage is not None
     assert batch.usage.input_tokens_details.cached_tokens == 1024
     assert batch.usage.output_tokens_details.reasoning_tokens == 300
-    assert batch.metadata == {"customer_id": "user_123456789", "batch_description": "Nightly eval job"}
+    assert batch.metadata == {
+        "customer_id": "user_123456789",
+        "batch_description": "Nightly eval job",
+    }
 
 
 def test_absent_and_null_optional_fields_are_none() -> None:
@@ -105,7 +108,7 @@ def test_unknown_status_and_fields_decode_and_stay_available() -> None:
     assert batch.raw["priority"] == "low"
     assert batch.raw["request_counts"]["skipped"] == 1
     # ...while the strict twin flags exactly that drift.
-    with pytest.raises(Exception, match="priority|skipped|audio_tokens|next"):
+    with pytest.raises(Exception, match=r"priority|skipped|audio_tokens|next"):
         STRICT.structure(data, Batch)
 
 
@@ -131,7 +134,8 @@ def test_files_with_new_purpose_deprecated_status_and_missing_fields() -> None:
     assert inp.expires_at == 1714063500
     assert ev.status is None  # deprecated: absent in real answers
     assert ev.purpose == "evals"
-    assert new.purpose == "some_new_purpose" and not new.purpose.known
+    assert new.purpose == "some_new_purpose"
+    assert not new.purpose.known
     assert new.status == "quarantined"
     assert new.raw["size_class"] == "tiny"
 
@@ -158,7 +162,10 @@ def test_page_cursor_falls_back_to_last_item() -> None:
     [
         (lambda d: d["data"][1].__setitem__("created_at", "1711471533"), "$.data[1].created_at"),
         (lambda d: d["data"][0].pop("status"), "$.data[0].status"),
-        (lambda d: d["data"][1].__setitem__("request_counts", {"total": 1}), "$.data[1].request_counts"),
+        (
+            lambda d: d["data"][1].__setitem__("request_counts", {"total": 1}),
+            "$.data[1].request_counts",
+        ),
         (lambda d: d["data"][0].__setitem__("metadata", {"k": 1}), "$.data[0].metadata"),
         (lambda d: d["data"][0].__setitem__("id", None), "$.data[0].id"),
         (lambda d: d.__setitem__("has_more", "yes"), "$.has_more"),

@@ -100,7 +100,9 @@ async def test_has_more_false_stops_even_with_a_full_page(server: LoopbackServer
 
 
 async def test_empty_last_page_ends_the_walk(server: LoopbackServer) -> None:
-    server.add("GET", "/v1/batches", reply(json_body={"object": "list", "data": [], "has_more": False}))
+    server.add(
+        "GET", "/v1/batches", reply(json_body={"object": "list", "data": [], "has_more": False})
+    )
     async with server.client() as client:
         assert [b async for b in client.batches.list()] == []
 
@@ -134,7 +136,19 @@ async def test_cursor_cycle_over_several_pages_is_caught(server: LoopbackServer)
 
 
 async def test_empty_page_claiming_more_is_a_pagination_error(server: LoopbackServer) -> None:
-    server.add("GET", "/v1/files", reply(json_body={"object": "list", "data": [], "has_more": True, "first_id": None, "last_id": None}))
+    server.add(
+        "GET",
+        "/v1/files",
+        reply(
+            json_body={
+                "object": "list",
+                "data": [],
+                "has_more": True,
+                "first_id": None,
+                "last_id": None,
+            }
+        ),
+    )
     async with server.client() as client:
         with pytest.raises(ob.PaginationError, match="has_more"):
             async for _ in client.files.list():
