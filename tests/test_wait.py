@@ -245,8 +245,8 @@ async def test_a_second_cancellation_does_not_stop_the_cancel_request(
     await sleeping.wait()
 
     waiter.cancel()
-    while not openai_batches._wait._background:  # the waiter has started the cancel request
-        await asyncio.sleep(0)
+    await asyncio.sleep(0)  # one step: the waiter starts the cancel request and awaits it
+    assert openai_batches._wait._background
     waiter.cancel()  # as a TaskGroup or a timeout closing in would
     with pytest.raises(asyncio.CancelledError):
         await waiter
