@@ -375,9 +375,10 @@ class RequestWriter:
             self._memory = bytearray()
             return
         self._directory.mkdir(parents=True, exist_ok=True)
-        self._path = self._directory / f"{self._prefix}{len(self._shards):05d}.jsonl"
-        # "x": never overwrite the shards of an earlier job.
-        self._file = open(self._path, "xb", buffering=1 << 20)  # noqa: SIM115
+        path = self._directory / f"{self._prefix}{len(self._shards):05d}.jsonl"
+        # "x": never overwrite the shards of an earlier job (nor delete it in abort()).
+        self._file = open(path, "xb", buffering=1 << 20)  # noqa: SIM115
+        self._path = path
 
     def _finish_shard(self) -> None:
         if not self._requests:
