@@ -196,14 +196,17 @@ class Batches:
                     if batch.metadata and batch.metadata.get(IDEMPOTENCY_METADATA_KEY) == key:
                         return batch
                 after = page.next_after
-                if not page.has_more or after is None or page.data[-1].created_at < oldest:
+                if not page.data or not page.has_more or after is None:
+                    return None
+                if page.data[-1].created_at < oldest:
                     return None
         except OpenAIError as lookup_error:
             error.add_note(
                 f"Listing batches to look for metadata {IDEMPOTENCY_METADATA_KEY}={key!r} "
                 f"failed too ({lookup_error}); the batch may or may not have been created."
             )
-            raise error from lookup_error
+            # The create's error, with its own cause; the listing's is its context.
+            raise error
         return None
 
     async def retrieve(
