@@ -206,7 +206,7 @@ class Batches:
                 f"failed too ({lookup_error}); the batch may or may not have been created."
             )
             # The create's error, with its own cause; the listing's is its context.
-            raise error
+            raise error  # noqa: B904
         return None
 
     async def retrieve(
