@@ -1,10 +1,33 @@
-"""The Files API: ``client.files``."""
+"""The Files API: ``client.files``.
+
+Uploads stream from disk and never read a file whole; files over the single-upload limit
+(512 MB) go through the Uploads API in parts. Content is read chunk by chunk, with a read
+timeout between chunks and no deadline on the whole transfer.
+
+Duplicate-safe uploads: when an upload attempt's outcome is unknown (the connection
+failed or timed out, or the API answered 5xx), the attempt may still have created the
+file. Before retrying, and before raising the final error, the client lists the newest
+100 files of the same purpose and takes the newest one with the same ``filename`` and
+``bytes`` created since the call began (less :data:`CLOCK_SKEW` seconds, since
+``created_at`` is the server's clock); if there is one, it is returned and nothing is sent
+again. Another process uploading an identical file (same name, size and purpose) in the
+same few minutes could be mistaken for the lost attempt: give concurrent uploads
+distinct file names.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable
+import asyncio
+import os
+import tempfile
+import time
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable
+from contextlib import aclosing, suppress
+from typing import IO
 
-from ._models import FileObject, Page
+from ._decode import decode
+from ._errors import APIConnectionError, APIError
+from ._models import FileDeleted, FileObject, Page
 from ._pagination import (
     RawPage,
     check_cursor,
@@ -13,10 +36,11 @@ from ._pagination import (
     structured_pages,
     walk_pages,
 )
-from ._transport import Response, Transport
+from ._transport import FilePart, FormField, Response, Transport, encode_path
 from ._types import USE_CLIENT_DEFAULT, Order, TimeoutTypes, UseClientDefault
+from ._uploads import Uploads, check_expires_after, check_purpose, local_size
 
-__all__ = ["Files"]
+__all__ = ["DownloadSizeError", "Files"]
 
 #: The API's largest page of files.
 MAX_FILES_PAGE = 10_000
@@ -24,13 +48,335 @@ MAX_FILES_PAGE = 10_000
 #: of milliseconds of event-loop time to decode in one go; pages of this size stay
 #: well under 10 ms and walk as fast overall.
 DEFAULT_FILES_PAGE = 1_000
+#: The API's largest single ``POST /files`` upload; larger files go through the Uploads API.
+MAX_SINGLE_UPLOAD = 512 * 1024**2
+#: How far the server's clock may be behind ours when looking for a lost upload, in seconds.
+CLOCK_SKEW = 300
+#: How many of the newest files are looked at for a lost upload.
+LOOKBACK = 100
+#: Downloads are written to disk in batches of about this many bytes, from a thread.
+_WRITE_BATCH = 1 << 20
+#: The default read timeout for content: the longest gap between two chunks, in seconds.
+READ_TIMEOUT = 300.0
+
+FileInput = str | os.PathLike[str] | bytes | bytearray | memoryview | AsyncIterable[bytes]
+
+
+class DownloadSizeError(APIError):
+    """A download's byte count differs from the file's ``bytes``; nothing was written.
+
+    Attributes:
+        expected: The file's size according to the API.
+        received: The bytes received before the download was stopped.
+    """
+
+    def __init__(self, message: str, *, expected: int, received: int, url: str = "") -> None:
+        super().__init__(message, method="GET", url=url)
+        self.expected = expected
+        self.received = received
+
+
+class _Counted:
+    """An async iterable of bytes, used once, that counts what passed through it."""
+
+    def __init__(self, source: AsyncIterable[bytes]) -> None:
+        self._source = source
+        self.size = 0
+        self.done = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._source:
+            if not isinstance(chunk, bytes | bytearray | memoryview):
+                raise TypeError(f"the file's iterator must yield bytes, got {type(chunk).__name__}")
+            self.size += len(chunk)
+            yield chunk
+        self.done = True
+
+
+def _no_file(file_id: str | None) -> bool:
+    """Whether an optional file id means "no file": ``None`` or ``""``."""
+    if file_id is None or file_id == "":
+        return True
+    if not isinstance(file_id, str):
+        raise TypeError(f"a file id must be a string or None, got {type(file_id).__name__}")
+    return False
+
+
+def _file_path(template: str, file_id: str) -> str:
+    if file_id is None or file_id == "":
+        raise ValueError("a file id is required; got an empty one")
+    return encode_path(template, file_id)
 
 
 class Files:
-    """Upload, inspect, download and list files."""
+    """Upload, inspect, download and list files.
 
-    def __init__(self, transport: Transport) -> None:
+    Args:
+        transport: The client's transport.
+        uploads: The Uploads resource used for large files; one is made if not given.
+        max_single_upload: Files larger than this many bytes go through the Uploads API.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        uploads: Uploads | None = None,
+        max_single_upload: int = MAX_SINGLE_UPLOAD,
+    ) -> None:
         self._transport = transport
+        self._uploads = Uploads(transport) if uploads is None else uploads
+        self.max_single_upload = max_single_upload
+
+    async def create(
+        self,
+        file: FileInput,
+        *,
+        purpose: str,
+        expires_after: int | None = None,
+        filename: str | None = None,
+        use_uploads: bool | None = None,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> FileObject:
+        """Upload a file.
+
+        An upload whose answer is lost is not repeated blindly: see the module's notes on
+        duplicate-safe uploads.
+
+        Args:
+            file: A path (streamed from disk), the content as bytes, or an async iterable
+                of bytes (sent as it comes, once: a failure after it started is raised).
+            purpose: What the file is for, such as ``"batch"`` (which needs a ``.jsonl``
+                name).
+            expires_after: Seconds after creation when the file expires (3600..2592000).
+            filename: The file's name; defaults to the path's base name, and is required
+                for bytes and iterables.
+            use_uploads: ``True`` sends the file through the Uploads API in parts, ``False``
+                never; by default only files over ``max_single_upload`` bytes. Iterables
+                (whose size is unknown) are always sent in one request.
+            timeout: This call's timeout (each request's, for uploads in parts).
+
+        Raises:
+            FileNotFoundError: There is no file at the path.
+            TypeError, ValueError: An argument is wrong (raised before any request).
+        """
+        check_purpose(purpose)
+        seconds = check_expires_after(expires_after)
+        if filename is not None and (not isinstance(filename, str) or not filename):
+            raise ValueError(f"filename must be a non-empty string, got {filename!r}")
+        if isinstance(file, str | os.PathLike):
+            filename = os.path.basename(os.fspath(file)) if filename is None else filename
+        elif filename is None:
+            raise ValueError("filename is required when the content is bytes or an iterable")
+        size: int | None
+        if isinstance(file, str | os.PathLike | bytes | bytearray | memoryview):
+            size = local_size(file)
+            source: FilePart = FilePart("file", filename, file)
+            counted = None
+        elif isinstance(file, AsyncIterable):
+            if use_uploads:
+                raise ValueError("use_uploads needs the size up front: pass a path or bytes")
+            size = None
+            counted = _Counted(file)
+            source = FilePart("file", filename, counted)
+        else:
+            raise TypeError(
+                "file must be a path, bytes or an async iterable of bytes, "
+                f"got {type(file).__name__}"
+            )
+        if use_uploads or (
+            use_uploads is None and size is not None and size > self.max_single_upload
+        ):
+            assert not isinstance(file, AsyncIterable)
+            return await self._uploads.upload_file(
+                file, purpose=purpose, filename=filename, expires_after=seconds
+            )
+        fields: list[FormField] = [("purpose", purpose)]
+        if seconds is not None:
+            fields += [
+                ("expires_after[anchor]", "created_at"),
+                ("expires_after[seconds]", str(seconds)),
+            ]
+        fields.append(source)
+        since = int(time.time()) - CLOCK_SKEW
+
+        async def reconcile() -> FileObject | None:
+            nbytes = size if counted is None else (counted.size if counted.done else None)
+            if nbytes is None:
+                return None  # not all of it was sent: the API cannot have made the file
+            return await self._find_lost_upload(filename, purpose, nbytes, since)
+
+        result = await self._transport.request_form(
+            "POST", "files", fields, timeout=timeout, reconcile=reconcile
+        )
+        return result if isinstance(result, FileObject) else decode(result, FileObject)
+
+    async def _find_lost_upload(
+        self, filename: str, purpose: str, nbytes: int, since: int
+    ) -> FileObject | None:
+        """The newest file that a lost upload attempt may have created, if any."""
+        params: dict[str, str | int] = {"purpose": purpose, "order": "desc", "limit": LOOKBACK}
+        response = await self._transport.request("GET", "files", params=params)
+        page = decode(response, Page[FileObject])
+        for candidate in page.data:
+            if candidate.created_at < since:
+                break  # newest first: the rest are older still
+            if candidate.filename == filename and candidate.bytes == nbytes:
+                return candidate
+        return None
+
+    async def retrieve(
+        self, file_id: str, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
+    ) -> FileObject:
+        """Fetch a file's details by id.
+
+        Raises:
+            ValueError: ``file_id`` is empty or ``None``.
+            NotFoundError: There is no such file.
+        """
+        path = _file_path("files/{}", file_id)
+        return decode(await self._transport.request("GET", path, timeout=timeout), FileObject)
+
+    async def delete(
+        self, file_id: str, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
+    ) -> FileDeleted:
+        """Delete a file.
+
+        Raises:
+            ValueError: ``file_id`` is empty or ``None``.
+            NotFoundError: There is no such file (or it was already deleted).
+        """
+        path = _file_path("files/{}", file_id)
+        return decode(await self._transport.request("DELETE", path, timeout=timeout), FileDeleted)
+
+    def content(
+        self,
+        file_id: str | None,
+        *,
+        chunk_size: int = 1 << 16,
+        read_timeout: float | None = READ_TIMEOUT,
+    ) -> AsyncGenerator[bytes, None]:
+        """Yield a file's content in chunks of at most ``chunk_size`` bytes.
+
+        ``None`` or ``""`` (a batch's missing ``output_file_id``, say) yields nothing and
+        sends no request. Close the iterator when stopping early (``contextlib.aclosing``);
+        its connection is then closed rather than reused.
+
+        Args:
+            read_timeout: The longest wait for the next chunk; the whole transfer has no
+                deadline.
+
+        Raises:
+            NotFoundError: There is no such file.
+            APIConnectionError: The content was cut short.
+        """
+        if _no_file(file_id):
+            return _nothing()
+        assert file_id is not None
+        path = encode_path("files/{}/content", file_id)
+        return self._chunks(path, chunk_size, read_timeout)
+
+    def lines(
+        self, file_id: str | None, *, read_timeout: float | None = READ_TIMEOUT
+    ) -> AsyncGenerator[bytes, None]:
+        """Yield a file's lines as bytes, without their ``\n`` or ``\r\n``.
+
+        Blank lines are yielded too (as ``b""``), so the count matches the line numbers
+        the API uses in batch errors; a last line without a line ending is yielded as is.
+        Takes ``None`` or ``""`` as :meth:`content` does.
+        """
+        return _split_lines(self.content(file_id, read_timeout=read_timeout))
+
+    async def _chunks(
+        self, path: str, chunk_size: int, read_timeout: float | None
+    ) -> AsyncGenerator[bytes, None]:
+        async with self._transport.stream("GET", path, read_timeout=read_timeout) as response:
+            async for chunk in response.iter_chunks(chunk_size):
+                yield chunk
+
+    async def download(
+        self,
+        file_id: str | None,
+        path: str | os.PathLike[str],
+        *,
+        read_timeout: float | None = READ_TIMEOUT,
+    ) -> FileObject | None:
+        """Save a file's content at ``path``, whole or not at all.
+
+        The content goes to a temporary file beside ``path``; once its size matches the
+        file's ``bytes`` it is flushed to disk and renamed over ``path``. On any failure,
+        cancellation included, the temporary file is removed and ``path`` is untouched.
+
+        Returns:
+            The file's details, or ``None`` (and nothing written) for a ``None`` or ``""`` id.
+
+        Raises:
+            FileNotFoundError: The directory of ``path`` does not exist.
+            NotFoundError: There is no such file.
+            APIConnectionError: The content was cut short or the connection failed.
+            DownloadSizeError: The content's size is not the file's ``bytes``.
+        """
+        if _no_file(file_id):
+            return None
+        assert file_id is not None
+        target, directory, name = _target(path)
+        info = await self.retrieve(file_id)
+        url_path = encode_path("files/{}/content", file_id)
+        fd, temp = await asyncio.to_thread(
+            tempfile.mkstemp, dir=directory, prefix=f".{name}.", suffix=".part"
+        )
+        out = _open_fd(fd)
+        try:
+            received = await self._write_content(out, url_path, info, target, read_timeout)
+            if received != info.bytes:
+                raise DownloadSizeError(
+                    f"Downloading {file_id} to {target} got {received} bytes but the file has "
+                    f"{info.bytes}; nothing was written",
+                    expected=info.bytes,
+                    received=received,
+                    url=url_path,
+                )
+            await asyncio.to_thread(_sync_and_close, out)
+            os.replace(temp, target)
+        except BaseException:
+            out.close()
+            _remove(temp)
+            raise
+        return info
+
+    async def _write_content(
+        self,
+        out: IO[bytes],
+        url_path: str,
+        info: FileObject,
+        target: str,
+        read_timeout: float | None,
+    ) -> int:
+        """Copy the content into ``out``; return the byte count."""
+        received = 0
+        batch: list[bytes] = []
+        batched = 0
+        try:
+            async with aclosing(self._chunks(url_path, 1 << 16, read_timeout)) as chunks:
+                async for chunk in chunks:
+                    received += len(chunk)
+                    if received > info.bytes:
+                        break  # too long already: the size check below reports it
+                    batch.append(chunk)
+                    batched += len(chunk)
+                    if batched >= _WRITE_BATCH:
+                        await asyncio.to_thread(out.writelines, batch)
+                        batch, batched = [], 0
+        except APIConnectionError as exc:
+            raise type(exc)(
+                f"Downloading {info.id} to {target} failed after {received} of {info.bytes} "
+                f"bytes, and nothing was written: {exc.message}",
+                method=exc.method,
+                url=exc.url,
+            ) from exc
+        if batch:
+            await asyncio.to_thread(out.writelines, batch)
+        return received
 
     def pages(
         self,
@@ -97,3 +443,57 @@ class Files:
             return transport.request("GET", "files", params=params, timeout=timeout)
 
         return walk_pages(fetch, check_cursor(after))
+
+
+async def _nothing() -> AsyncGenerator[bytes, None]:
+    return
+    yield  # an async generator that yields nothing
+
+
+async def _split_lines(chunks: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
+    """Split chunks into lines, ``\n`` or ``\r\n`` removed, wherever the chunks break."""
+    # Pieces of an unfinished line are kept in a list and joined once, so a long line in
+    # many chunks is copied once rather than once per chunk.
+    pending: list[bytes] = []
+    async with aclosing(chunks):
+        async for chunk in chunks:
+            pieces = chunk.split(b"\n")
+            if len(pieces) == 1:
+                pending.append(chunk)
+                continue
+            if pending:
+                pending.append(pieces[0])
+                pieces[0] = b"".join(pending)
+                pending = []
+            last = pieces.pop()
+            for line in pieces:
+                yield line[:-1] if line.endswith(b"\r") else line
+            if last:
+                pending.append(last)
+    if pending:
+        line = b"".join(pending)
+        yield line[:-1] if line.endswith(b"\r") else line
+
+
+def _target(path: str | os.PathLike[str]) -> tuple[str, str, str]:
+    """The absolute target path, its directory and its name; the directory must exist."""
+    target = os.path.abspath(os.fspath(path))
+    directory, name = os.path.split(target)
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(2, "No such directory to download into", directory)
+    return target, directory, name
+
+
+def _open_fd(fd: int) -> IO[bytes]:
+    return os.fdopen(fd, "wb")
+
+
+def _sync_and_close(out: IO[bytes]) -> None:
+    out.flush()
+    os.fsync(out.fileno())
+    out.close()
+
+
+def _remove(path: str) -> None:
+    with suppress(FileNotFoundError):
+        os.unlink(path)

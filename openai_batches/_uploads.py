@@ -1,0 +1,368 @@
+"""The Uploads API: ``client.uploads``, and the engine that sends a large file in parts.
+
+:meth:`Uploads.upload_file` creates an upload, reads the content in order one part at a
+time (hashing it with md5 as it goes), sends up to ``concurrency`` parts at once, and
+completes the upload with the part ids in order and the md5. Any failure or cancellation
+cancels the upload, so no pending upload is left holding parts. Memory in use is at most
+``concurrency`` parts (4 x 64 MB by default).
+
+The inputs shared with ``client.files.create`` (the source, the purpose, ``expires_after``)
+are checked here, before any request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import mimetypes
+import os
+from collections.abc import Awaitable, Callable, Sequence
+from typing import IO, Any
+
+from ._decode import decode
+from ._errors import APIError, ResponseValidationError
+from ._models import FileObject, Upload, UploadPart
+from ._transport import FilePart, Transport, encode_path
+from ._types import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_PART_SIZE",
+    "MAX_PART_SIZE",
+    "Uploads",
+    "check_expires_after",
+    "check_purpose",
+    "local_size",
+]
+
+log = logging.getLogger("openai_batches")
+
+#: The API's largest part.
+MAX_PART_SIZE = 64 * 1024**2
+#: Parts are as large as the API allows: fewer requests, and the same memory bound.
+DEFAULT_PART_SIZE = MAX_PART_SIZE
+#: Parts in flight at once.
+DEFAULT_CONCURRENCY = 4
+#: The range the API accepts for ``expires_after`` seconds: one hour to 30 days.
+MIN_EXPIRES_AFTER, MAX_EXPIRES_AFTER = 3600, 2_592_000
+
+# Cancel requests sent while unwinding run as tasks; keep them referenced until done.
+_BACKGROUND: set[asyncio.Task[None]] = set()
+
+
+def check_purpose(purpose: object) -> str:
+    """Check a file purpose (any non-empty string: the API adds new ones).
+
+    Raises:
+        TypeError: It is not a string.
+        ValueError: It is empty.
+    """
+    if not isinstance(purpose, str):
+        raise TypeError(f"purpose must be a string such as 'batch', got {type(purpose).__name__}")
+    if not purpose:
+        raise ValueError("purpose must not be empty")
+    return purpose
+
+
+def check_expires_after(seconds: object) -> int | None:
+    """Check ``expires_after`` seconds (counted from creation), or ``None`` for the default.
+
+    Raises:
+        TypeError: It is not an integer.
+        ValueError: It is outside 3600..2592000 (one hour to 30 days).
+    """
+    if seconds is None:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, int):
+        raise TypeError(
+            f"expires_after must be a whole number of seconds, got {type(seconds).__name__}"
+        )
+    if not MIN_EXPIRES_AFTER <= seconds <= MAX_EXPIRES_AFTER:
+        raise ValueError(
+            f"expires_after must be between {MIN_EXPIRES_AFTER} and {MAX_EXPIRES_AFTER} "
+            f"seconds (one hour to 30 days), got {seconds}"
+        )
+    return seconds
+
+
+def local_size(file: str | os.PathLike[str] | bytes | bytearray | memoryview) -> int:
+    """The size of bytes, or of the regular file at a path.
+
+    Raises:
+        FileNotFoundError: There is no such file.
+        IsADirectoryError: The path is a directory.
+        ValueError: The path is not a regular file (a FIFO, a device).
+    """
+    if isinstance(file, bytes | bytearray | memoryview):
+        return memoryview(file).nbytes
+    info = os.stat(file)  # raises FileNotFoundError with the path in the message
+    if os.path.isdir(file):
+        raise IsADirectoryError(21, "Is a directory, not a file to upload", os.fspath(file))
+    if not os.path.isfile(file):
+        raise ValueError(f"{os.fspath(file)!r} is not a regular file")
+    return info.st_size
+
+
+def guess_mime_type(filename: str) -> str:
+    """The MIME type for a file name; JSONL, which ``mimetypes`` does not know, included."""
+    if filename.endswith(".jsonl"):
+        return "text/jsonl"
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+def _expires_after_json(seconds: int | None) -> dict[str, Any] | None:
+    return None if seconds is None else {"anchor": "created_at", "seconds": seconds}
+
+
+def _check_part_settings(part_size: int, concurrency: int) -> None:
+    if isinstance(part_size, bool) or not isinstance(part_size, int):
+        raise TypeError(f"part_size must be an integer, got {type(part_size).__name__}")
+    if not 1 <= part_size <= MAX_PART_SIZE:
+        raise ValueError(f"part_size must be between 1 and {MAX_PART_SIZE} bytes, got {part_size}")
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ValueError(f"concurrency must be a whole number >= 1, got {concurrency!r}")
+
+
+class Uploads:
+    """Send large files in parts through the Uploads API.
+
+    Args:
+        transport: The client's transport.
+        part_size: Bytes per part in :meth:`upload_file`, up to 64 MB.
+        concurrency: Parts sent at once in :meth:`upload_file`.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        part_size: int = DEFAULT_PART_SIZE,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> None:
+        _check_part_settings(part_size, concurrency)
+        self._transport = transport
+        self.part_size = part_size
+        self.concurrency = concurrency
+
+    async def create(
+        self,
+        *,
+        bytes: int,
+        filename: str,
+        purpose: str,
+        mime_type: str,
+        expires_after: int | None = None,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> Upload:
+        """Start an upload of ``bytes`` bytes; it takes parts for an hour.
+
+        Args:
+            bytes: The size of the whole file.
+            filename: The name of the file it makes.
+            purpose: The file's purpose, such as ``"batch"``.
+            mime_type: The file's MIME type, such as ``"text/jsonl"``.
+            expires_after: Seconds after creation when the file expires (3600..2592000).
+        """
+        body: dict[str, Any] = {
+            "bytes": bytes,
+            "filename": filename,
+            "purpose": check_purpose(purpose),
+            "mime_type": mime_type,
+        }
+        policy = _expires_after_json(check_expires_after(expires_after))
+        if policy is not None:
+            body["expires_after"] = policy
+        response = await self._transport.request("POST", "uploads", json=body, timeout=timeout)
+        return decode(response, Upload)
+
+    async def add_part(
+        self,
+        upload_id: str,
+        data: bytes | bytearray | memoryview,
+        *,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> UploadPart:
+        """Add one part (at most 64 MB) to a pending upload.
+
+        A retried part may leave an unused copy on the server; only the ids passed to
+        :meth:`complete` count, so it does no harm.
+        """
+        path = encode_path("uploads/{}/parts", upload_id)
+        form = [FilePart("data", "part", data)]
+        response = await self._transport.request_form("POST", path, form, timeout=timeout)
+        return decode(response, UploadPart)
+
+    async def complete(
+        self,
+        upload_id: str,
+        part_ids: Sequence[str],
+        *,
+        md5: str | None = None,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> Upload:
+        """Join the parts, in the order given, into a file.
+
+        Args:
+            part_ids: The ids of the parts, in the order of the content.
+            md5: The hex md5 of the whole content, for the API to check.
+
+        Returns:
+            The completed upload; its ``file`` is the new file.
+        """
+        path = encode_path("uploads/{}/complete", upload_id)
+        body: dict[str, Any] = {"part_ids": list(part_ids)}
+        if md5 is not None:
+            body["md5"] = md5
+        response = await self._transport.request("POST", path, json=body, timeout=timeout)
+        return decode(response, Upload)
+
+    async def cancel(
+        self, upload_id: str, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
+    ) -> Upload:
+        """Cancel a pending upload; its parts are dropped."""
+        path = encode_path("uploads/{}/cancel", upload_id)
+        response = await self._transport.request("POST", path, timeout=timeout)
+        return decode(response, Upload)
+
+    async def upload_file(
+        self,
+        file: str | os.PathLike[str] | bytes | bytearray | memoryview,
+        *,
+        purpose: str,
+        filename: str | None = None,
+        mime_type: str | None = None,
+        expires_after: int | None = None,
+        part_size: int | None = None,
+        concurrency: int | None = None,
+    ) -> FileObject:
+        """Upload a file of any size (up to the API's 8 GB) in parts, and return the file.
+
+        A path is read in order, one part at a time, never whole.
+
+        Args:
+            file: A path, or the content.
+            purpose: The file's purpose, such as ``"batch"``.
+            filename: The file's name; defaults to the path's base name.
+            mime_type: Defaults to a guess from the file name.
+            expires_after: Seconds after creation when the file expires (3600..2592000).
+            part_size: Bytes per part, instead of this resource's setting.
+            concurrency: Parts in flight at once, instead of this resource's setting.
+
+        Raises:
+            FileNotFoundError: There is no file at the path.
+            TypeError, ValueError: An argument is wrong (raised before any request).
+            APIError: A request failed; the upload has been cancelled.
+        """
+        part_size = self.part_size if part_size is None else part_size
+        concurrency = self.concurrency if concurrency is None else concurrency
+        _check_part_settings(part_size, concurrency)
+        check_purpose(purpose)
+        check_expires_after(expires_after)
+        if isinstance(file, bytes | bytearray | memoryview):
+            if filename is None:
+                raise ValueError("filename is required when the content is given as bytes")
+        elif isinstance(file, str | os.PathLike):
+            filename = os.path.basename(os.fspath(file)) if filename is None else filename
+        else:
+            raise TypeError(f"file must be a path or bytes, got {type(file).__name__}")
+        size = local_size(file)
+        upload = await self.create(
+            bytes=size,
+            filename=filename,
+            purpose=purpose,
+            mime_type=mime_type or guess_mime_type(filename),
+            expires_after=expires_after,
+        )
+        try:
+            part_ids, md5 = await self._send_parts(upload.id, file, size, part_size, concurrency)
+            done = await self.complete(upload.id, part_ids, md5=md5)
+        except BaseException:
+            await self._cancel_in_background(upload.id)
+            raise
+        if done.file is None:
+            raise ResponseValidationError(
+                f"The completed upload {upload.id} has no file", path="$.file"
+            )
+        return done.file
+
+    async def _send_parts(
+        self,
+        upload_id: str,
+        file: str | os.PathLike[str] | bytes | bytearray | memoryview,
+        size: int,
+        part_size: int,
+        concurrency: int,
+    ) -> tuple[list[str], str]:
+        """Read parts in order, hashing them, and send them ``concurrency`` at a time."""
+        md5 = hashlib.md5(usedforsecurity=False)
+        count = -(-size // part_size)
+        part_ids: list[str] = [""] * count
+        slots = asyncio.Semaphore(concurrency)
+
+        async def send(index: int, data: bytes | memoryview) -> None:
+            try:
+                part_ids[index] = (await self.add_part(upload_id, data)).id
+            finally:
+                slots.release()
+
+        reader: IO[bytes] | None = None
+        try:
+            if not isinstance(file, bytes | bytearray | memoryview):
+                reader = await asyncio.to_thread(open, file, "rb")
+            read = _part_reader(file, reader, md5, part_size)
+            async with asyncio.TaskGroup() as group:
+                for index in range(count):
+                    # Read a part only once a slot is free: memory stays at `concurrency` parts.
+                    await slots.acquire()
+                    data = await read(index)
+                    group.create_task(send(index, data))
+        except BaseExceptionGroup as group_error:
+            # One part failed and the others were cancelled: raise that part's error.
+            raise group_error.exceptions[0] from None
+        finally:
+            if reader is not None:
+                reader.close()
+        return part_ids, md5.hexdigest()
+
+    async def _cancel_in_background(self, upload_id: str) -> None:
+        # A task, shielded: the cancel request goes out even if this task is cancelled.
+        task = asyncio.ensure_future(self._cancel_quietly(upload_id))
+        _BACKGROUND.add(task)
+        task.add_done_callback(_BACKGROUND.discard)
+        await asyncio.shield(task)
+
+    async def _cancel_quietly(self, upload_id: str) -> None:
+        try:
+            await self.cancel(upload_id)
+        except APIError as exc:
+            log.warning("Could not cancel the failed upload %s: %s", upload_id, exc)
+
+
+def _part_reader(
+    file: str | os.PathLike[str] | bytes | bytearray | memoryview,
+    reader: IO[bytes] | None,
+    md5: Any,
+    part_size: int,
+) -> Callable[[int], Awaitable[bytes | memoryview]]:
+    """A function that returns part ``index`` and feeds it to ``md5``; call it in order."""
+    if reader is None:
+        view = memoryview(file).cast("B")  # type: ignore[arg-type]
+
+        async def from_memory(index: int) -> memoryview:
+            part = view[index * part_size : (index + 1) * part_size]
+            # hashlib releases the GIL on large buffers, so a thread runs it in parallel.
+            await asyncio.to_thread(md5.update, part)
+            return part
+
+        return from_memory
+
+    def read_and_hash() -> bytes:
+        data = reader.read(part_size)
+        md5.update(data)
+        return data
+
+    async def from_file(index: int) -> bytes:
+        return await asyncio.to_thread(read_and_hash)
+
+    return from_file

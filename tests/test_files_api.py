@@ -1,0 +1,440 @@
+"""``client.files``: uploads, details, deletion, content, lines and downloads, against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openai_batches import (
+    APIConnectionError,
+    Client,
+    FileObject,
+    InternalServerError,
+    NotFoundError,
+    RetryPolicy,
+)
+from openai_batches._files import DownloadSizeError, Files
+from openai_batches._models import FileDeleted
+from openai_batches._uploads import Uploads
+from openai_batches.emulator import Emulator, FaultRule
+from openai_batches.emulator._store import FileRecord
+
+CONTENT_PATH = "/v1/files/*/content"
+
+
+@pytest.fixture
+async def client(openai_emulator: Emulator, sleeps: list[float]) -> AsyncIterator[Client]:
+    """A client with two immediate retries."""
+    policy = RetryPolicy(max_retries=2, initial_delay=0, max_delay=0)
+    async with openai_emulator.client(retry_policy=policy) as client:
+        yield client
+
+
+def posts(emulator: Emulator, path: str = "/v1/files") -> int:
+    return sum(1 for r in emulator.requests if r.method == "POST" and r.path == path)
+
+
+def stored(emulator: Emulator, file_id: str) -> bytes:
+    return emulator.store.file(file_id).blob.read()
+
+
+def random_bytes(size: int, seed: int = 7) -> bytes:
+    return random.Random(seed).randbytes(size)
+
+
+# uploads
+
+
+async def test_create_from_a_path_streams_the_file(
+    client: Client, openai_emulator: Emulator, tmp_path: Path
+) -> None:
+    data = b'{"custom_id": "a"}\n' * 5000
+    source = tmp_path / "requests.jsonl"
+    source.write_bytes(data)
+
+    file = await client.files.create(source, purpose="batch", expires_after=7200)
+
+    assert isinstance(file, FileObject)
+    assert (file.filename, file.purpose, file.bytes) == ("requests.jsonl", "batch", len(data))
+    assert file.expires_at == file.created_at + 7200
+    assert stored(openai_emulator, file.id) == data
+    assert posts(openai_emulator) == 1
+
+
+async def test_create_from_bytes_needs_a_filename(
+    client: Client, openai_emulator: Emulator
+) -> None:
+    file = await client.files.create(b"hello", purpose="user_data", filename="hello.txt")
+
+    assert (file.filename, file.bytes, file.expires_at) == ("hello.txt", 5, None)
+    assert stored(openai_emulator, file.id) == b"hello"
+
+
+async def test_create_from_an_async_iterator(client: Client, openai_emulator: Emulator) -> None:
+    chunks = [b'{"a": 1}\n', b'{"b"', b": 2}\n"]
+
+    async def produce() -> AsyncIterator[bytes]:
+        for chunk in chunks:
+            yield chunk
+
+    file = await client.files.create(produce(), purpose="batch", filename="stream.jsonl")
+
+    assert file.bytes == len(b"".join(chunks))
+    assert stored(openai_emulator, file.id) == b"".join(chunks)
+
+
+async def test_large_files_go_through_the_uploads_api(
+    client: Client, openai_emulator: Emulator, tmp_path: Path
+) -> None:
+    data = random_bytes(5000)
+    source = tmp_path / "big.bin"
+    source.write_bytes(data)
+    uploads = Uploads(client._transport, part_size=1024)
+    files = Files(client._transport, uploads=uploads, max_single_upload=4096)
+
+    file = await files.create(source, purpose="user_data")
+
+    assert stored(openai_emulator, file.id) == data
+    assert posts(openai_emulator) == 0
+    assert posts(openai_emulator, "/v1/uploads") == 1
+    assert any(r.path.endswith("/complete") for r in openai_emulator.requests)
+
+
+async def test_use_uploads_forces_parts_for_a_small_file(
+    client: Client, openai_emulator: Emulator
+) -> None:
+    file = await client.files.create(
+        b"tiny", purpose="user_data", filename="tiny.txt", use_uploads=True
+    )
+
+    assert stored(openai_emulator, file.id) == b"tiny"
+    assert posts(openai_emulator) == 0
+    assert posts(openai_emulator, "/v1/uploads") == 1
+
+
+async def _never() -> AsyncIterator[bytes]:
+    yield b""
+
+
+@pytest.mark.parametrize(
+    ("file", "kwargs", "error", "match"),
+    [
+        ("missing.jsonl", {}, FileNotFoundError, "missing.jsonl"),
+        (".", {}, IsADirectoryError, "directory"),
+        (42, {"filename": "x"}, TypeError, "path, bytes or an async iterable"),
+        (b"x", {}, ValueError, "filename is required"),
+        (b"x", {"filename": ""}, ValueError, "filename must be"),
+        (b"x", {"filename": "x", "purpose": ""}, ValueError, "purpose must not be empty"),
+        (b"x", {"filename": "x", "purpose": 3}, TypeError, "purpose must be a string"),
+        (b"x", {"filename": "x", "expires_after": 3599}, ValueError, "between 3600 and"),
+        (b"x", {"filename": "x", "expires_after": 2_592_001}, ValueError, "between 3600 and"),
+        (b"x", {"filename": "x", "expires_after": "3600"}, TypeError, "whole number"),
+        (_never, {"filename": "x", "use_uploads": True}, ValueError, "size up front"),
+    ],
+)
+async def test_bad_input_is_refused_before_any_request(
+    client: Client,
+    openai_emulator: Emulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    file: Any,
+    kwargs: dict[str, Any],
+    error: type[Exception],
+    match: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    kwargs.setdefault("purpose", "batch")
+    if callable(file):
+        file = file()
+
+    with pytest.raises(error, match=match):
+        await client.files.create(file, **kwargs)
+
+    assert openai_emulator.requests == []
+
+
+# duplicate-safe uploads
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        FaultRule("reset", "POST", "/v1/files", after=True, times=1),
+        FaultRule("status", "POST", "/v1/files", status=502, after=True, times=1),
+    ],
+    ids=["reset", "502"],
+)
+async def test_an_upload_whose_answer_is_lost_leaves_exactly_one_file(
+    client: Client, openai_emulator: Emulator, fault: FaultRule
+) -> None:
+    openai_emulator.faults.add(fault)
+
+    file = await client.files.create(b'{"a": 1}\n', purpose="batch", filename="one.jsonl")
+
+    listed = openai_emulator.store.list_files()["data"]
+    assert [f["id"] for f in listed] == [file.id]
+    assert fault.hits == 1
+    assert posts(openai_emulator) == 1  # found by the look, not sent again
+    looks = [r for r in openai_emulator.requests if r.method == "GET" and r.path == "/v1/files"]
+    assert [r.query for r in looks] == [{"purpose": "batch", "order": "desc", "limit": "100"}]
+
+
+async def test_an_upload_that_never_arrived_is_sent_again(
+    client: Client, openai_emulator: Emulator
+) -> None:
+    openai_emulator.faults.add(FaultRule("reset", "POST", "/v1/files", times=1))
+
+    file = await client.files.create(b'{"a": 1}\n', purpose="batch", filename="one.jsonl")
+
+    assert [f["id"] for f in openai_emulator.store.list_files()["data"]] == [file.id]
+    assert posts(openai_emulator) == 2
+
+
+async def test_a_same_named_file_of_another_size_is_not_taken_for_the_lost_one(
+    client: Client, openai_emulator: Emulator
+) -> None:
+    other = openai_emulator.store.put_file("one.jsonl", "batch", b"other content\n")
+    openai_emulator.faults.add(FaultRule("status", "POST", "/v1/files", status=500, times=1))
+
+    file = await client.files.create(b'{"a": 1}\n', purpose="batch", filename="one.jsonl")
+
+    assert file.id != other["id"]
+    assert posts(openai_emulator) == 2
+
+
+async def test_a_lost_answer_for_an_iterator_upload_finds_the_file(
+    client: Client, openai_emulator: Emulator
+) -> None:
+    openai_emulator.faults.add(FaultRule("reset", "POST", "/v1/files", after=True, times=1))
+
+    async def produce() -> AsyncIterator[bytes]:
+        yield b'{"a": 1}\n'
+
+    file = await client.files.create(produce(), purpose="batch", filename="it.jsonl")
+
+    assert [f["id"] for f in openai_emulator.store.list_files()["data"]] == [file.id]
+    assert posts(openai_emulator) == 1
+
+
+async def test_an_iterator_upload_that_failed_midway_is_not_retried(
+    client: Client, openai_emulator: Emulator
+) -> None:
+    async def produce() -> AsyncIterator[bytes]:
+        yield b'{"a": 1}\n'
+        raise OSError("disk gone")
+
+    with pytest.raises(APIConnectionError):
+        await client.files.create(produce(), purpose="batch", filename="it.jsonl")
+
+    assert posts(openai_emulator) <= 1
+    assert openai_emulator.store.list_files()["data"] == []
+
+
+async def test_a_failed_upload_raises_after_the_retries(
+    client: Client, openai_emulator: Emulator
+) -> None:
+    openai_emulator.faults.add(FaultRule("status", "POST", "/v1/files", status=503))
+
+    with pytest.raises(InternalServerError):
+        await client.files.create(b"x", purpose="user_data", filename="x.txt")
+
+    assert posts(openai_emulator) == 3
+
+
+# details and deletion
+
+
+async def test_retrieve_and_delete(client: Client, openai_emulator: Emulator) -> None:
+    seeded = openai_emulator.store.put_file("notes.txt", "user_data", b"abc")
+
+    file = await client.files.retrieve(seeded["id"])
+    deleted = await client.files.delete(seeded["id"])
+
+    assert (file.id, file.bytes, file.filename) == (seeded["id"], 3, "notes.txt")
+    assert deleted == FileDeleted(id=seeded["id"], object="file", deleted=True)
+    with pytest.raises(NotFoundError):
+        await client.files.retrieve(seeded["id"])
+
+
+@pytest.mark.parametrize("file_id", ["", None])
+@pytest.mark.parametrize("method", ["retrieve", "delete"])
+async def test_a_required_file_id_must_not_be_empty(
+    client: Client, openai_emulator: Emulator, method: str, file_id: str | None
+) -> None:
+    with pytest.raises(ValueError, match="file id is required"):
+        await getattr(client.files, method)(file_id)
+    assert openai_emulator.requests == []
+
+
+@pytest.mark.parametrize("file_id", ["", None])
+async def test_an_optional_file_id_that_is_empty_means_no_file(
+    client: Client, openai_emulator: Emulator, tmp_path: Path, file_id: str | None
+) -> None:
+    assert [chunk async for chunk in client.files.content(file_id)] == []
+    assert [line async for line in client.files.lines(file_id)] == []
+    assert await client.files.download(file_id, tmp_path / "out") is None
+    assert os.listdir(tmp_path) == []
+    assert openai_emulator.requests == []
+
+
+# content and lines
+
+
+async def test_content_comes_in_bounded_chunks(client: Client, openai_emulator: Emulator) -> None:
+    data = random_bytes(300_000)
+    seeded = openai_emulator.store.put_file("data.bin", "user_data", data)
+
+    chunks = [chunk async for chunk in client.files.content(seeded["id"], chunk_size=10_000)]
+
+    assert b"".join(chunks) == data
+    assert len(chunks) >= 30
+    assert max(map(len, chunks)) <= 10_000
+
+
+async def test_content_of_a_missing_file_is_not_found(client: Client) -> None:
+    with pytest.raises(NotFoundError):
+        async for _ in client.files.content("file-missing"):
+            pass
+
+
+JSONL = b'{"a": 1}\r\n\r\n{"b": 2}\n\n  \n{"c": 3}\r\n{"d": 4}'
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 3, 5, 8, 1000])
+async def test_lines_of_a_jsonl_file_with_crlf_blank_lines_and_split_chunks(
+    client: Client, openai_emulator: Emulator, chunk_size: int
+) -> None:
+    seeded = openai_emulator.store.put_file("out.jsonl", "batch_output", JSONL)
+    openai_emulator.faults.add(FaultRule("slow_body", "GET", CONTENT_PATH, chunk_size=chunk_size))
+
+    lines = [line async for line in client.files.lines(seeded["id"])]
+
+    assert lines == [b'{"a": 1}', b"", b'{"b": 2}', b"", b"  ", b'{"c": 3}', b'{"d": 4}']
+
+
+async def test_lines_keep_long_lines_whole(client: Client, openai_emulator: Emulator) -> None:
+    long_line = b"x" * 1_000_000
+    seeded = openai_emulator.store.put_file("out.jsonl", "batch_output", long_line + b"\n")
+
+    assert [line async for line in client.files.lines(seeded["id"])] == [long_line]
+
+
+# downloads
+
+
+@pytest.fixture
+def seeded_file(openai_emulator: Emulator) -> Iterator[tuple[str, bytes]]:
+    data = random_bytes(2_000_000)
+    yield openai_emulator.store.put_file("data.bin", "user_data", data)["id"], data
+
+
+async def test_download_writes_the_whole_file(
+    client: Client, tmp_path: Path, seeded_file: tuple[str, bytes]
+) -> None:
+    file_id, data = seeded_file
+    target = tmp_path / "data.bin"
+    target.write_bytes(b"an older copy")
+
+    file = await client.files.download(file_id, target)
+
+    assert file is not None
+    assert file.id == file_id
+    assert target.read_bytes() == data
+    assert os.listdir(tmp_path) == ["data.bin"]
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        FaultRule("truncate", "GET", CONTENT_PATH, keep=500_000),
+        FaultRule("reset", "GET", CONTENT_PATH),
+    ],
+    ids=["truncate", "reset"],
+)
+@pytest.mark.parametrize("existing", [False, True], ids=["new", "existing"])
+async def test_an_interrupted_download_leaves_nothing_behind(
+    client: Client,
+    tmp_path: Path,
+    seeded_file: tuple[str, bytes],
+    fault: FaultRule,
+    existing: bool,
+    openai_emulator: Emulator,
+) -> None:
+    openai_emulator.faults.add(fault)
+    target = tmp_path / "data.bin"
+    if existing:
+        target.write_bytes(b"an older copy")
+
+    with pytest.raises(APIConnectionError) as caught:
+        await client.files.download(seeded_file[0], target)
+
+    assert fault.hits >= 1
+    assert os.listdir(tmp_path) == (["data.bin"] if existing else [])
+    if existing:
+        assert target.read_bytes() == b"an older copy"
+    if fault.kind == "truncate":
+        assert "failed after 500000 of 2000000 bytes" in str(caught.value)
+        assert "nothing was written" in str(caught.value)
+
+
+@pytest.mark.parametrize("delta", [10, -10])
+async def test_a_download_of_the_wrong_size_is_refused(
+    client: Client,
+    tmp_path: Path,
+    seeded_file: tuple[str, bytes],
+    monkeypatch: pytest.MonkeyPatch,
+    delta: int,
+) -> None:
+    real = FileRecord.to_json
+
+    def wrong_size(self: FileRecord) -> dict[str, Any]:
+        return {**real(self), "bytes": self.blob.size + delta}
+
+    monkeypatch.setattr(FileRecord, "to_json", wrong_size)
+
+    with pytest.raises(DownloadSizeError) as caught:
+        await client.files.download(seeded_file[0], tmp_path / "data.bin")
+
+    assert caught.value.expected == 2_000_000 + delta
+    assert os.listdir(tmp_path) == []
+
+
+async def test_a_cancelled_download_leaves_nothing_behind(
+    client: Client,
+    tmp_path: Path,
+    seeded_file: tuple[str, bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first_chunk = asyncio.Event()
+    real = Files._chunks
+
+    async def stall_after_one_chunk(self: Files, *args: Any) -> AsyncIterator[bytes]:
+        async for chunk in real(self, *args):
+            yield chunk
+            first_chunk.set()
+            await asyncio.Event().wait()  # stall until cancelled
+
+    monkeypatch.setattr(Files, "_chunks", stall_after_one_chunk)
+    task = asyncio.create_task(client.files.download(seeded_file[0], tmp_path / "data.bin"))
+    await first_chunk.wait()
+    assert len(os.listdir(tmp_path)) == 1  # the temporary file, mid-way
+
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    assert os.listdir(tmp_path) == []
+
+
+async def test_download_into_a_missing_directory_fails_before_any_request(
+    client: Client, openai_emulator: Emulator, tmp_path: Path
+) -> None:
+    with pytest.raises(FileNotFoundError):
+        await client.files.download("file-abc", tmp_path / "nope" / "out.bin")
+    assert openai_emulator.requests == []
