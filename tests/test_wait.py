@@ -255,9 +255,16 @@ async def test_a_second_cancellation_does_not_stop_the_cancel_request(
     assert (await openai_client.batches.retrieve(batch_id)).status == "cancelling"
 
 
-async def test_on_cancel_must_be_known(openai_client: ob.Client) -> None:
-    with pytest.raises(ValueError, match="on_cancel"):
-        await openai_client.batches.wait("batch_x", on_cancel="stop")  # type: ignore[arg-type]
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"on_cancel": "stop"}, "on_cancel"), ({"deadline": -1}, "deadline")],
+)
+async def test_bad_wait_arguments_are_refused_before_any_request(
+    openai_emulator: Emulator, openai_client: ob.Client, kwargs: dict[str, Any], match: str
+) -> None:
+    with pytest.raises(ValueError, match=match):
+        await openai_client.batches.wait("batch_x", **kwargs)
+    assert openai_emulator.requests == []
 
 
 @pytest.mark.openai_emulator(clock=ManualClock(), timing=SLOW)
