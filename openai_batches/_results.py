@@ -16,7 +16,14 @@ from __future__ import annotations
 
 import tempfile
 from array import array
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Sequence,
+)
 from contextlib import aclosing
 from typing import IO, Protocol, TypeAlias
 
@@ -56,7 +63,7 @@ async def iter_result_files(
     error_file_id: str | None,
     *,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-) -> AsyncIterator[BatchResult]:
+) -> AsyncGenerator[BatchResult, None]:
     """Yield every line of an output file, then of an error file; ``None`` or ``""`` skips one.
 
     Raises:
@@ -84,7 +91,7 @@ _UNFINISHED = frozenset({"validating", "in_progress", "finalizing", "cancelling"
 
 def iter_results(
     files: ContentSource, batch: Batch, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
-) -> AsyncIterator[BatchResult]:
+) -> AsyncGenerator[BatchResult, None]:
     """Stream a finished batch's results from its output and error files.
 
     Works for completed, expired and cancelled batches alike (the last two have partial
