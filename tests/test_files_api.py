@@ -1,11 +1,11 @@
-"""``client.files``: uploads, details, deletion, content, lines and downloads, against the emulator."""
+"""``client.files`` against the emulator: uploads, details, deletion, content, downloads."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -329,9 +329,9 @@ async def test_lines_keep_long_lines_whole(client: Client, openai_emulator: Emul
 
 
 @pytest.fixture
-def seeded_file(openai_emulator: Emulator) -> Iterator[tuple[str, bytes]]:
+def seeded_file(openai_emulator: Emulator) -> tuple[str, bytes]:
     data = random_bytes(2_000_000)
-    yield openai_emulator.store.put_file("data.bin", "user_data", data)["id"], data
+    return openai_emulator.store.put_file("data.bin", "user_data", data)["id"], data
 
 
 async def test_download_writes_the_whole_file(
