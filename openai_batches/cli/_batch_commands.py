@@ -1,0 +1,249 @@
+"""``openai-batches batches ...``: list, get, cancel, create, wait, results."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .._batches import ENDPOINTS
+from .._client import Client
+from .._models import Batch
+from .._wait import Polling, WaitTimeoutError
+from ._app import (
+    ExitCode,
+    UsageError,
+    add_common_options,
+    non_negative_float,
+    positive_int,
+    run_with_client,
+    take,
+)
+from ._output import BATCH_COLUMNS, Output, batch_row
+from ._progress import Progress, on_batch_progress
+
+if TYPE_CHECKING:
+    from ._app import Subparsers
+
+__all__ = ["register", "wait_with_progress"]
+
+
+def register(commands: Subparsers) -> None:
+    """Add ``batches`` and its sub-commands."""
+    group = commands.add_parser("batches", help="list, inspect, create, wait for batches")
+    group.set_defaults(run=lambda _: _help(group))
+    sub = group.add_subparsers(title="batches commands", metavar="COMMAND")
+
+    def command(name: str, handler: object, help: str) -> argparse.ArgumentParser:
+        parser = sub.add_parser(name, help=help, description=help)
+        add_common_options(parser)
+        parser.set_defaults(run=run_with_client, command=handler)
+        return parser
+
+    p = command("list", list_batches, "list batches, newest first")
+    p.add_argument("--limit", type=positive_int, default=20, help="batches to show (default 20)")
+    p.add_argument("--after", metavar="BATCH_ID", help="start after this batch")
+
+    p = command("get", get_batch, "show a batch")
+    p.add_argument("batch_id")
+
+    p = command("cancel", cancel_batch, "cancel a batch")
+    p.add_argument("batch_id")
+    p.add_argument("--wait", action="store_true", help="wait until it has stopped")
+
+    p = command("create", create_batch, "start a batch on an uploaded input file")
+    p.add_argument("input_file_id", help="a file uploaded with purpose batch")
+    p.add_argument(
+        "--endpoint",
+        default="/v1/chat/completions",
+        help=f"one of {', '.join(sorted(ENDPOINTS))} (default %(default)s)",
+    )
+    p.add_argument("--completion-window", default="24h", help="(default %(default)s)")
+    p.add_argument(
+        "--metadata",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a metadata pair (repeatable)",
+    )
+    p.add_argument(
+        "--idempotency-key",
+        metavar="KEY",
+        help="retrying with the same key returns the same batch (default: a fresh one)",
+    )
+    p.add_argument("--wait", action="store_true", help="then wait for it to finish")
+    _add_wait_options(p)
+
+    p = command("wait", wait_batch, "wait until a batch finishes, showing progress on stderr")
+    p.add_argument("batch_id")
+    _add_wait_options(p)
+
+    p = command("results", show_results, "show a finished batch's results")
+    p.add_argument("batch_id")
+    p.add_argument("--failed", action="store_true", help="only the failed requests")
+    p.add_argument(
+        "--rebuild-failed",
+        metavar="PATH",
+        type=Path,
+        help="write the requests that failed or never ran to PATH, a JSONL file to re-submit",
+    )
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return ExitCode.USAGE
+
+
+def _add_wait_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--deadline",
+        type=non_negative_float,
+        metavar="SECONDS",
+        help="stop waiting after this long (exit code 5)",
+    )
+    parser.add_argument(
+        "--cancel-at-deadline", action="store_true", help="cancel the batch at the deadline"
+    )
+    parser.add_argument(
+        "--poll-interval",
+        type=non_negative_float,
+        default=1.0,
+        metavar="SECONDS",
+        help="the first pause between polls; it grows while nothing changes (default 1)",
+    )
+
+
+async def list_batches(client: Client, args: argparse.Namespace, out: Output) -> int:
+    """Print up to ``--limit`` batches, newest first."""
+    rows = []
+    batches = client.batches.list(limit=min(args.limit, 100), after=args.after)
+    async for batch in take(batches, args.limit):
+        if out.json:
+            out.json_line(batch)
+        else:
+            rows.append(batch_row(batch))
+    if not out.json:
+        out.table(BATCH_COLUMNS, rows)
+    return ExitCode.OK
+
+
+async def get_batch(client: Client, args: argparse.Namespace, out: Output) -> int:
+    """Print one batch."""
+    out.batch(await client.batches.retrieve(args.batch_id))
+    return ExitCode.OK
+
+
+async def cancel_batch(client: Client, args: argparse.Namespace, out: Output) -> int:
+    """Cancel a batch; print it as the API answered, or once stopped with ``--wait``."""
+    if not args.wait:
+        out.batch(await client.batches.cancel(args.batch_id))
+        return ExitCode.OK
+    progress = Progress(args.batch_id)
+    batch = await client.batches.cancel_and_wait(
+        args.batch_id, on_progress=on_batch_progress(progress), polling=_polling(1.0)
+    )
+    progress.finish()
+    out.batch(batch)
+    return ExitCode.OK
+
+
+async def create_batch(client: Client, args: argparse.Namespace, out: Output) -> int:
+    """Create a batch (duplicate-safe), and wait for it with ``--wait``."""
+    metadata = {}
+    for pair in args.metadata:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--metadata takes KEY=VALUE, got {pair!r}")
+        metadata[key] = value
+    kwargs = {} if args.idempotency_key is None else {"idempotency_key": args.idempotency_key}
+    batch = await client.batches.create(
+        input_file_id=args.input_file_id,
+        endpoint=args.endpoint,
+        completion_window=args.completion_window,
+        metadata=metadata or None,
+        **kwargs,
+    )
+    if not args.wait:
+        out.batch(batch)
+        return ExitCode.OK
+    return await _wait_and_print(client, batch.id, args, out)
+
+
+async def wait_batch(client: Client, args: argparse.Namespace, out: Output) -> int:
+    """Wait for a batch, then print it; exit code 4 unless it completed."""
+    return await _wait_and_print(client, args.batch_id, args, out)
+
+
+def _polling(interval: float) -> Polling:
+    interval = max(interval, 0.01)
+    return Polling(interval=interval, max_interval=max(interval, 30.0))
+
+
+async def wait_with_progress(
+    client: Client,
+    batch_id: str,
+    *,
+    deadline: float | None = None,
+    cancel_at_deadline: bool = False,
+    polling: Polling | None = None,
+    progress: Progress | None = None,
+) -> Batch:
+    """Wait for a batch, drawing its progress on stderr.
+
+    On Ctrl-C the batch is left running and a hint to resume the wait is printed.
+    """
+    progress = progress or Progress(batch_id)
+    try:
+        batch = await client.batches.wait(
+            batch_id,
+            deadline=deadline,
+            cancel_at_deadline=cancel_at_deadline,
+            on_progress=on_batch_progress(progress),
+            polling=polling or _polling(1.0),
+        )
+    except (asyncio.CancelledError, WaitTimeoutError):
+        progress.finish()
+        print(
+            f"batch {batch_id} is still running; wait again with: "
+            f"openai-batches batches wait {batch_id}",
+            file=sys.stderr,
+        )
+        raise
+    progress.finish()
+    return batch
+
+
+async def _wait_and_print(
+    client: Client, batch_id: str, args: argparse.Namespace, out: Output
+) -> int:
+    try:
+        batch = await wait_with_progress(
+            client,
+            batch_id,
+            deadline=args.deadline,
+            cancel_at_deadline=args.cancel_at_deadline,
+            polling=_polling(args.poll_interval),
+        )
+    except WaitTimeoutError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if exc.batch is not None:
+            out.batch(exc.batch)
+        return ExitCode.NOT_FINISHED
+    out.batch(batch)
+    return _exit_for(batch)
+
+
+def _exit_for(batch: Batch) -> int:
+    if batch.status == "completed":
+        return ExitCode.OK
+    print(f"batch {batch.id} ended {batch.status.value}", file=sys.stderr)
+    return ExitCode.BATCH_UNSUCCESSFUL
+
+
+async def show_results(client: Client, args: argparse.Namespace, out: Output) -> int:
+    """Print a finished batch's results; see ``_results`` in this package."""
+    from ._results_view import show_results as show
+
+    return await show(client, args, out)

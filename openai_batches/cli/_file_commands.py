@@ -1,0 +1,83 @@
+"""``openai-batches files ...`` (list, upload, download, delete) and ``emulator``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from .._client import Client
+from ._app import ExitCode, add_common_options, positive_int, run_with_client, take
+from ._output import FILE_COLUMNS, Output, file_row
+
+if TYPE_CHECKING:
+    from ._app import Subparsers
+
+__all__ = ["register", "register_emulator"]
+
+
+def register(commands: Subparsers) -> None:
+    """Add ``files`` and its sub-commands."""
+    group = commands.add_parser("files", help="list, upload, download, delete files")
+    group.set_defaults(run=lambda _: _help(group))
+    sub = group.add_subparsers(title="files commands", metavar="COMMAND")
+
+    def command(name: str, handler: object, help: str) -> argparse.ArgumentParser:
+        parser = sub.add_parser(name, help=help, description=help)
+        add_common_options(parser)
+        parser.set_defaults(run=run_with_client, command=handler)
+        return parser
+
+    p = command("list", list_files, "list files")
+    p.add_argument("--purpose", help="only files with this purpose, such as batch")
+    p.add_argument("--order", choices=("asc", "desc"), help="by creation time (default desc)")
+    p.add_argument("--limit", type=positive_int, default=20, help="files to show (default 20)")
+    p.add_argument("--after", metavar="FILE_ID", help="start after this file")
+
+    p = command("delete", delete_files, "delete files")
+    p.add_argument("file_ids", nargs="+", metavar="file_id")
+
+
+def register_emulator(commands: Subparsers) -> None:
+    """Add ``emulator``: the emulator's own command, mounted as it is."""
+    from ..emulator import add_arguments, run
+
+    parser = commands.add_parser(
+        "emulator",
+        help="serve an emulated Batches/Files API (no key needed)",
+        description="Serve an emulated OpenAI Batches, Files and Uploads API until Ctrl-C.",
+    )
+    add_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return ExitCode.USAGE
+
+
+async def list_files(client: Client, args: argparse.Namespace, out: Output) -> int:
+    """Print up to ``--limit`` files."""
+    rows = []
+    files = client.files.list(
+        purpose=args.purpose, order=args.order, limit=min(args.limit, 1000), after=args.after
+    )
+    async for file in take(files, args.limit):
+        if out.json:
+            out.json_line(file)
+        else:
+            rows.append(file_row(file))
+    if not out.json:
+        out.table(FILE_COLUMNS, rows)
+    return ExitCode.OK
+
+
+async def delete_files(client: Client, args: argparse.Namespace, out: Output) -> int:
+    """Delete each file, stopping at the first error."""
+    for file_id in args.file_ids:
+        deleted = await client.files.delete(file_id)
+        if out.json:
+            out.json_line(deleted)
+        else:
+            out.write(f"deleted {deleted.id}")
+    return ExitCode.OK
