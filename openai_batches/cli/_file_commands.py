@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._client import Client
 from ._app import ExitCode, add_common_options, positive_int, run_with_client, take
 from ._output import FILE_COLUMNS, Output, file_row
+from ._transfer import download, upload
 
 if TYPE_CHECKING:
     from ._app import Subparsers
@@ -33,6 +35,26 @@ def register(commands: Subparsers) -> None:
     p.add_argument("--order", choices=("asc", "desc"), help="by creation time (default desc)")
     p.add_argument("--limit", type=positive_int, default=20, help="files to show (default 20)")
     p.add_argument("--after", metavar="FILE_ID", help="start after this file")
+
+    p = command("upload", upload_file, "upload a file, showing progress on stderr")
+    p.add_argument("path", type=Path)
+    p.add_argument("--purpose", default="batch", help="(default %(default)s)")
+    p.add_argument(
+        "--expires-after",
+        type=positive_int,
+        metavar="SECONDS",
+        help="delete the file this long after its creation (3600 to 2592000)",
+    )
+
+    p = command("download", download_file, "save a file's content, showing progress on stderr")
+    p.add_argument("file_id")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="where to save it, a file or a directory; - for stdout (default: its file name)",
+    )
+    p.add_argument("--force", action="store_true", help="replace an existing file")
 
     p = command("delete", delete_files, "delete files")
     p.add_argument("file_ids", nargs="+", metavar="file_id")
@@ -69,6 +91,29 @@ async def list_files(client: Client, args: argparse.Namespace, out: Output) -> i
             rows.append(file_row(file))
     if not out.json:
         out.table(FILE_COLUMNS, rows)
+    return ExitCode.OK
+
+
+async def upload_file(client: Client, args: argparse.Namespace, out: Output) -> int:
+    """Upload a file and print it."""
+    file = await upload(client, args.path, purpose=args.purpose, expires_after=args.expires_after)
+    if out.json:
+        out.json_line(file)
+    else:
+        out.table(FILE_COLUMNS, [file_row(file)])
+    return ExitCode.OK
+
+
+async def download_file(client: Client, args: argparse.Namespace, out: Output) -> int:
+    """Save a file's content and say where."""
+    to_stdout = args.output == "-"
+    target = None if to_stdout else Path(args.output or ".")
+    info, saved = await download(client, args.file_id, target, force=args.force)
+    if saved is not None:
+        if out.json:
+            out.json_line({"id": info.id, "bytes": info.bytes, "path": str(saved)})
+        else:
+            out.write(f"saved {info.id} ({info.bytes} bytes) to {saved}")
     return ExitCode.OK
 
 
