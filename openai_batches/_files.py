@@ -189,7 +189,7 @@ class Files:
         ):
             assert not isinstance(file, AsyncIterable)
             return await self._uploads.upload_file(
-                file, purpose=purpose, filename=filename, expires_after=seconds
+                file, purpose=purpose, filename=filename, expires_after=seconds, timeout=timeout
             )
         fields: list[FormField] = [("purpose", purpose)]
         if seconds is not None:

@@ -235,6 +235,7 @@ class Uploads:
         expires_after: int | None = None,
         part_size: int | None = None,
         concurrency: int | None = None,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
     ) -> FileObject:
         """Upload a file of any size (up to the API's 8 GB) in parts, and return the file.
 
@@ -248,6 +249,7 @@ class Uploads:
             expires_after: Seconds after creation when the file expires (3600..2592000).
             part_size: Bytes per part, instead of this resource's setting.
             concurrency: Parts in flight at once, instead of this resource's setting.
+            timeout: Each request's timeout, instead of the client's.
 
         Raises:
             FileNotFoundError: There is no file at the path.
@@ -273,10 +275,13 @@ class Uploads:
             purpose=purpose,
             mime_type=mime_type or guess_mime_type(filename),
             expires_after=expires_after,
+            timeout=timeout,
         )
         try:
-            part_ids, md5 = await self._send_parts(upload.id, file, size, part_size, concurrency)
-            done = await self.complete(upload.id, part_ids, md5=md5)
+            part_ids, md5 = await self._send_parts(
+                upload.id, file, size, part_size, concurrency, timeout
+            )
+            done = await self.complete(upload.id, part_ids, md5=md5, timeout=timeout)
         except BaseException:
             await self._cancel_in_background(upload.id)
             raise
@@ -293,6 +298,7 @@ class Uploads:
         size: int,
         part_size: int,
         concurrency: int,
+        timeout: TimeoutTypes | UseClientDefault,
     ) -> tuple[list[str], str]:
         """Read parts in order, hashing them, and send them ``concurrency`` at a time."""
         md5 = hashlib.md5(usedforsecurity=False)
@@ -302,7 +308,7 @@ class Uploads:
 
         async def send(index: int, data: bytes | memoryview) -> None:
             try:
-                part_ids[index] = (await self.add_part(upload_id, data)).id
+                part_ids[index] = (await self.add_part(upload_id, data, timeout=timeout)).id
             finally:
                 slots.release()
 
