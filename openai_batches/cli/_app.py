@@ -96,7 +96,7 @@ def non_negative_float(text: str) -> float:
     return value
 
 
-def add_common_options(parser: argparse.ArgumentParser) -> None:
+def add_common_options(parser: argparse.ArgumentParser, *, json: bool = True) -> None:
     """Add the client's and the output's options.
 
     They are added to the top-level parser and to every sub-command, with suppressed
@@ -125,6 +125,8 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="retries of a failed request (default 2)",
     )
+    if not json:
+        return
     parser.add_argument(
         "--json",
         action="store_true",
