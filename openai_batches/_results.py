@@ -19,7 +19,6 @@ from array import array
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
-    AsyncIterator,
     Callable,
     Iterable,
     Sequence,
@@ -213,7 +212,8 @@ class ResultJoin:
     """Pair each result with its request: an async iterable of ``(request, result)``.
 
     Iterate it once; :attr:`summary` then says which requests got no result and which
-    results had no request. See the module's docstring for what the index holds.
+    results had no request. See the module's docstring for what the index holds. To stop
+    early, iterate ``aclosing(aiter(join))``: the temporary file is closed at once.
 
     Args:
         results: The results, such as :func:`iter_results`.
@@ -238,7 +238,7 @@ class ResultJoin:
             raise RuntimeError("the join has not run to its end yet; iterate it first")
         return self._summary
 
-    def __aiter__(self) -> AsyncIterator[tuple[BatchRequest, BatchResult]]:
+    def __aiter__(self) -> AsyncGenerator[tuple[BatchRequest, BatchResult], None]:
         return self._pairs(None)
 
     async def write_failed(
@@ -264,14 +264,16 @@ class ResultJoin:
             for custom_id in missing:
                 writer.write(index.request(index.slots[custom_id]))
 
-        async for request, result in self._pairs(write_missing if include_missing else None):
-            if not result.succeeded and (select is None or select(request, result)):
-                writer.write(request)
+        pairs = self._pairs(write_missing if include_missing else None)
+        async with aclosing(pairs):  # a refused write must not leave the spool open
+            async for request, result in pairs:
+                if not result.succeeded and (select is None or select(request, result)):
+                    writer.write(request)
         return self.summary
 
     async def _pairs(
         self, on_end: Callable[[_InputIndex, Iterable[str]], None] | None
-    ) -> AsyncIterator[tuple[BatchRequest, BatchResult]]:
+    ) -> AsyncGenerator[tuple[BatchRequest, BatchResult], None]:
         if self._started:
             raise RuntimeError("a ResultJoin can be iterated only once")
         self._started = True

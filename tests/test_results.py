@@ -7,7 +7,9 @@ First over a fake file source, then end to end against the emulator with the cli
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
 from typing import Any
 
 import orjson
@@ -16,7 +18,7 @@ import pytest
 from openai_batches import Batch, Client
 from openai_batches._converter import structure_hook
 from openai_batches._jsonl import RequestWriter, iter_requests
-from openai_batches._lines import BatchRequest, BatchResult, JSONLError
+from openai_batches._lines import BatchInputError, BatchRequest, BatchResult, JSONLError
 from openai_batches._results import (
     ContentSource,
     JoinSummary,
@@ -414,3 +416,30 @@ async def test_emulator_cancelled_batch_has_partial_output(
     with RequestWriter() as writer:
         await rebuild_failed(openai_client.files, done, writer)  # inputs from the file
     assert [r.custom_id for r in await read_back(writer)] == [f"r{n}" for n in range(3, 10)]
+
+
+async def test_a_refused_rebuild_write_closes_the_spool(monkeypatch: pytest.MonkeyPatch) -> None:
+    spools: list[Any] = []
+    real = tempfile.TemporaryFile
+
+    def tracked() -> Any:
+        spools.append(real())
+        return spools[-1]
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", tracked)
+    results = lines_of(failed("a"), failed("b"))
+    with RequestWriter(max_bytes=10) as writer, pytest.raises(BatchInputError):
+        await ResultJoin(results, requests_async("a", "b")).write_failed(writer)
+    [spool] = spools
+    assert spool.closed
+
+
+async def test_stopping_a_join_early_closes_the_spool(monkeypatch: pytest.MonkeyPatch) -> None:
+    spools: list[Any] = []
+    real = tempfile.TemporaryFile
+    monkeypatch.setattr(tempfile, "TemporaryFile", lambda: spools.append(real()) or spools[-1])
+    join = ResultJoin(lines_of(ok("a"), ok("b")), requests_async("a", "b"))
+    async with aclosing(aiter(join)) as pairs:
+        async for _ in pairs:
+            break
+    assert spools[0].closed
