@@ -418,7 +418,8 @@ async def test_emulator_cancelled_batch_has_partial_output(
     assert [r.custom_id for r in await read_back(writer)] == [f"r{n}" for n in range(3, 10)]
 
 
-async def test_a_refused_rebuild_write_closes_the_spool(monkeypatch: pytest.MonkeyPatch) -> None:
+def track_spools(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Record each temporary file the join spools requests to."""
     spools: list[Any] = []
     real = tempfile.TemporaryFile
 
@@ -427,6 +428,11 @@ async def test_a_refused_rebuild_write_closes_the_spool(monkeypatch: pytest.Monk
         return spools[-1]
 
     monkeypatch.setattr(tempfile, "TemporaryFile", tracked)
+    return spools
+
+
+async def test_a_refused_rebuild_write_closes_the_spool(monkeypatch: pytest.MonkeyPatch) -> None:
+    spools = track_spools(monkeypatch)
     results = lines_of(failed("a"), failed("b"))
     with RequestWriter(max_bytes=10) as writer, pytest.raises(BatchInputError):
         await ResultJoin(results, requests_async("a", "b")).write_failed(writer)
@@ -435,9 +441,7 @@ async def test_a_refused_rebuild_write_closes_the_spool(monkeypatch: pytest.Monk
 
 
 async def test_stopping_a_join_early_closes_the_spool(monkeypatch: pytest.MonkeyPatch) -> None:
-    spools: list[Any] = []
-    real = tempfile.TemporaryFile
-    monkeypatch.setattr(tempfile, "TemporaryFile", lambda: spools.append(real()) or spools[-1])
+    spools = track_spools(monkeypatch)
     join = ResultJoin(lines_of(ok("a"), ok("b")), requests_async("a", "b"))
     async with aclosing(aiter(join)) as pairs:
         async for _ in pairs:
