@@ -3,7 +3,7 @@
 Everything public is importable from here; the ``_*`` modules are private.
 """
 
-from ._batches import Batches
+from ._batches import GENERATE_KEY, IDEMPOTENCY_METADATA_KEY, Batches
 from ._client import Client
 from ._errors import (
     APIConnectionError,
@@ -14,6 +14,7 @@ from ._errors import (
     BadRequestError,
     ClientClosedError,
     ConflictError,
+    DownloadSizeError,
     InternalServerError,
     NotFoundError,
     OpenAIError,
@@ -22,6 +23,7 @@ from ._errors import (
     RateLimitError,
     ResponseValidationError,
     UnprocessableEntityError,
+    WaitTimeoutError,
 )
 from ._files import Files
 from ._models import (
@@ -31,18 +33,26 @@ from ._models import (
     BatchRequestCounts,
     BatchStatus,
     BatchUsage,
+    FileDeleted,
     FileObject,
     FilePurpose,
     FileStatus,
     InputTokensDetails,
     OutputTokensDetails,
     Page,
+    Upload,
+    UploadPart,
+    UploadStatus,
 )
 from ._retry import RetryPolicy
 from ._types import USE_CLIENT_DEFAULT, Timeout
+from ._uploads import Uploads
 from ._version import __version__
+from ._wait import Polling
 
 __all__ = [
+    "GENERATE_KEY",
+    "IDEMPOTENCY_METADATA_KEY",
     "USE_CLIENT_DEFAULT",
     "APIConnectionError",
     "APIError",
@@ -60,6 +70,8 @@ __all__ = [
     "Client",
     "ClientClosedError",
     "ConflictError",
+    "DownloadSizeError",
+    "FileDeleted",
     "FileObject",
     "FilePurpose",
     "FileStatus",
@@ -72,10 +84,16 @@ __all__ = [
     "Page",
     "PaginationError",
     "PermissionDeniedError",
+    "Polling",
     "RateLimitError",
     "ResponseValidationError",
     "RetryPolicy",
     "Timeout",
     "UnprocessableEntityError",
+    "Upload",
+    "UploadPart",
+    "UploadStatus",
+    "Uploads",
+    "WaitTimeoutError",
     "__version__",
 ]

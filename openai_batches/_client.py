@@ -13,6 +13,7 @@ from ._files import Files
 from ._retry import RetryPolicy
 from ._transport import Transport, default_headers
 from ._types import Timeout, TimeoutTypes
+from ._uploads import Uploads
 
 __all__ = ["DEFAULT_BASE_URL", "Client"]
 
@@ -57,6 +58,7 @@ class Client:
 
     batches: Batches
     files: Files
+    uploads: Uploads
 
     def __init__(
         self,
@@ -90,7 +92,8 @@ class Client:
         )
         self.base_url = self._transport.base_url
         self.batches = Batches(self._transport)
-        self.files = Files(self._transport)
+        self.uploads = Uploads(self._transport)
+        self.files = Files(self._transport, uploads=self.uploads)
 
     def __repr__(self) -> str:
         # Never the key.

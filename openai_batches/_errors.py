@@ -17,7 +17,9 @@ The names follow openai-python, so code can move between the two::
      │    ├── APIConnectionError      no answer: refused, reset, cut short
      │    │    └── APITimeoutError    no answer in time
      │    ├── ResponseValidationError a 2xx answer that is not the expected JSON
-     │    └── PaginationError         a listing whose cursors do not advance
+     │    ├── PaginationError         a listing whose cursors do not advance
+     │    └── DownloadSizeError       a download's size differs from the file's
+     ├── WaitTimeoutError             a batch not final by a wait's deadline (also TimeoutError)
      └── (ValueError / TypeError for bad arguments, raised before any request)
 
 Nothing else escapes: aiohttp, JSON and cattrs exceptions are chained as ``__cause__``.
@@ -27,7 +29,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._models import Batch
 
 __all__ = [
     "APIConnectionError",
@@ -38,6 +43,7 @@ __all__ = [
     "BadRequestError",
     "ClientClosedError",
     "ConflictError",
+    "DownloadSizeError",
     "InternalServerError",
     "NotFoundError",
     "OpenAIError",
@@ -46,6 +52,7 @@ __all__ = [
     "RateLimitError",
     "ResponseValidationError",
     "UnprocessableEntityError",
+    "WaitTimeoutError",
 ]
 
 _SNIPPET = 200
@@ -197,6 +204,38 @@ class PaginationError(APIError):
 
     Raised instead of looping forever or silently ending a listing early.
     """
+
+
+class DownloadSizeError(APIError):
+    """A download's byte count differs from the file's ``bytes``; nothing was written.
+
+    Attributes:
+        expected: The file's size according to the API.
+        received: The bytes received before the download was stopped.
+    """
+
+    def __init__(self, message: str, *, expected: int, received: int, url: str = "") -> None:
+        super().__init__(message, method="GET", url=url)
+        self.expected = expected
+        self.received = received
+
+
+class WaitTimeoutError(OpenAIError, TimeoutError):
+    """The deadline of a wait passed before the batch reached a final status.
+
+    Attributes:
+        batch: The batch as last seen (``cancelling`` if the wait cancelled it), or
+            ``None`` if every poll failed.
+        batch_id: The id of the batch.
+        deadline: The deadline that passed, in seconds.
+    """
+
+    def __init__(self, batch_id: str, batch: Batch | None, deadline: float) -> None:
+        state = "unknown" if batch is None else f"still {batch.status.value}"
+        super().__init__(f"Batch {batch_id} is {state} after the {deadline:g} s deadline")
+        self.batch_id = batch_id
+        self.batch = batch
+        self.deadline = deadline
 
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {

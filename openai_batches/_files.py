@@ -26,7 +26,7 @@ from contextlib import aclosing, suppress
 from typing import IO
 
 from ._decode import decode
-from ._errors import APIConnectionError, APIError
+from ._errors import APIConnectionError, DownloadSizeError
 from ._models import FileDeleted, FileObject, Page
 from ._pagination import (
     RawPage,
@@ -60,20 +60,6 @@ _WRITE_BATCH = 1 << 20
 READ_TIMEOUT = 300.0
 
 FileInput = str | os.PathLike[str] | bytes | bytearray | memoryview | AsyncIterable[bytes]
-
-
-class DownloadSizeError(APIError):
-    """A download's byte count differs from the file's ``bytes``; nothing was written.
-
-    Attributes:
-        expected: The file's size according to the API.
-        received: The bytes received before the download was stopped.
-    """
-
-    def __init__(self, message: str, *, expected: int, received: int, url: str = "") -> None:
-        super().__init__(message, method="GET", url=url)
-        self.expected = expected
-        self.received = received
 
 
 class _Counted:

@@ -21,7 +21,13 @@ from typing import Literal, TypeAlias
 
 import attrs
 
-from ._errors import APIConnectionError, APIStatusError, ConflictError, OpenAIError
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    ConflictError,
+    OpenAIError,
+    WaitTimeoutError,
+)
 from ._models import Batch, BatchRequestCounts, BatchStatus
 from ._retry import RetryPolicy, retry_after
 
@@ -80,24 +86,6 @@ class Polling:
     def __attrs_post_init__(self) -> None:
         if self.max_interval < self.interval:
             raise ValueError("Polling.max_interval must be >= Polling.interval")
-
-
-class WaitTimeoutError(OpenAIError, TimeoutError):
-    """The deadline of a wait passed before the batch reached a final status.
-
-    Attributes:
-        batch: The batch as last seen (``cancelling`` if the wait cancelled it), or
-            ``None`` if every poll failed.
-        batch_id: The id of the batch.
-        deadline: The deadline that passed, in seconds.
-    """
-
-    def __init__(self, batch_id: str, batch: Batch | None, deadline: float) -> None:
-        state = "unknown" if batch is None else f"still {batch.status.value}"
-        super().__init__(f"Batch {batch_id} is {state} after the {deadline:g} s deadline")
-        self.batch_id = batch_id
-        self.batch = batch
-        self.deadline = deadline
 
 
 def _fingerprint(batch: Batch) -> tuple[BatchStatus, BatchRequestCounts | None]:
