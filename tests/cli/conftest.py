@@ -1,0 +1,86 @@
+"""Run ``openai-batches`` as a subprocess against an emulator served on the test's loop.
+
+The emulator (the ``openai_emulator`` fixture) answers on this process's event loop, so the
+command is awaited with asyncio's subprocess API, never run with a blocking call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
+
+import attrs
+import orjson
+import pytest
+
+from openai_batches.emulator import Emulator
+
+COMMAND = (sys.executable, "-m", "openai_batches.cli")
+_TIMEOUT = 60
+
+
+@attrs.frozen
+class Run:
+    """A finished command: its exit code and output."""
+
+    code: int
+    out: str
+    err: str
+
+    def json_lines(self) -> list[dict[str, Any]]:
+        """stdout as JSON lines."""
+        return [orjson.loads(line) for line in self.out.splitlines()]
+
+
+def base_env(**extra: str) -> dict[str, str]:
+    """The environment without any OpenAI settings, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    env.update(extra)
+    return env
+
+
+async def run_cli(*args: str, env: Mapping[str, str]) -> Run:
+    """Run the command with ``args`` and wait for it (stdin closed, output captured)."""
+    process = await asyncio.create_subprocess_exec(
+        *COMMAND,
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=dict(env),
+    )
+    out, err = await asyncio.wait_for(process.communicate(), _TIMEOUT)
+    assert process.returncode is not None
+    return Run(process.returncode, out.decode(), err.decode())
+
+
+CLI = Callable[..., Coroutine[Any, Any, Run]]
+
+
+@pytest.fixture
+def emulator_env(openai_emulator: Emulator) -> dict[str, str]:
+    """An environment pointing the command at the test's emulator."""
+    return base_env(OPENAI_API_KEY=openai_emulator.api_key, OPENAI_BASE_URL=openai_emulator.url)
+
+
+@pytest.fixture
+def cli(emulator_env: dict[str, str]) -> CLI:
+    """``await cli("batches", "list")``: run the command against the test's emulator."""
+
+    async def call(*args: str, env: Mapping[str, str] | None = None) -> Run:
+        return await run_cli(*args, env=emulator_env if env is None else env)
+
+    return call
+
+
+def chat_line(custom_id: str, text: str = "hello") -> dict[str, Any]:
+    """One chat-completion request line."""
+    return {
+        "custom_id": custom_id,
+        "method": "POST",
+        "url": "/v1/chat/completions",
+        "body": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}]},
+    }
