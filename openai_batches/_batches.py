@@ -12,16 +12,12 @@ import contextlib
 import enum
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Mapping
 from typing import Any, Final
 
-from . import _transport
 from ._decode import decode
 from ._errors import (
-    APIConnectionError,
-    APIStatusError,
     ConflictError,
-    OpenAIError,
     ResponseValidationError,
 )
 from ._models import Batch, Page
@@ -142,71 +138,54 @@ class Batches:
     async def _create(
         self, body: dict[str, Any], key: str | None, timeout: TimeoutTypes | UseClientDefault
     ) -> Batch:
-        retry = self._transport.retry
         since = time.time()
-        attempt = 0
-        while True:
-            headers: Mapping[str, str] | None = None
-            try:
-                response = await self._transport.request(
-                    "POST", "batches", json=body, timeout=timeout, max_retries=0
-                )
-                return decode(response, Batch)
-            except ResponseValidationError as exc:
-                # A 2xx: the batch exists, but its answer is unreadable.
-                error: OpenAIError = exc
-                ambiguous, retryable = True, False
-            except APIStatusError as exc:
-                error, headers = exc, exc.headers
-                retryable = retry.should_retry(exc.status_code, exc.headers)
-                ambiguous = retryable and exc.status_code != 429
-            except APIConnectionError as exc:
-                error = exc
-                ambiguous = retryable = True
-            if ambiguous and key is not None:
-                found = await self._find_created(key, since, error, timeout)
-                if found is not None:
-                    return found
-            if not retryable or (ambiguous and key is None) or attempt >= retry.max_retries:
-                raise error
-            delay = retry.delay(attempt, headers)
-            attempt += 1
-            await _transport._sleep(delay)
+
+        async def find() -> Batch | None:
+            assert key is not None
+            return await self._find_created(key, since, timeout)
+
+        # Without a key an unknown outcome cannot be checked, so it is raised, not re-sent.
+        response = await self._transport.request(
+            "POST",
+            "batches",
+            json=body,
+            timeout=timeout,
+            reconcile=find if key is not None else None,
+            resend_unknown=False,
+        )
+        if isinstance(response, Batch):
+            return response
+        try:
+            return decode(response, Batch)
+        except ResponseValidationError as exc:
+            # A 2xx: the batch exists, but its answer is unreadable; fetch it by its key.
+            if key is None:
+                raise
+            found = await self._transport.look_for_outcome(find, exc, "POST", response.url)
+            if found is None:
+                raise
+            return found
 
     async def _find_created(
-        self,
-        key: str,
-        since: float,
-        error: OpenAIError,
-        timeout: TimeoutTypes | UseClientDefault,
+        self, key: str, since: float, timeout: TimeoutTypes | UseClientDefault
     ) -> Batch | None:
-        """The batch an earlier attempt created with ``key``, if the API made one."""
+        """The batch an earlier attempt created with ``key``, if the API made one.
+
+        Looks through the newest batches, back to a few minutes before the first attempt
+        (the API's clock may differ from ours) and at most a few pages.
+        """
         oldest = since - _LOOKUP_SKEW
-        after: str | None = None
-        try:
-            for _ in range(_LOOKUP_PAGES):
-                params: dict[str, str | int] = {"limit": MAX_BATCHES_PAGE}
-                if after is not None:
-                    params["after"] = after
-                response = await self._transport.request(
-                    "GET", "batches", params=params, timeout=timeout
-                )
-                page = decode(response, Page[Batch])
+        number = 0
+        async with contextlib.aclosing(
+            self.pages(limit=MAX_BATCHES_PAGE, timeout=timeout)
+        ) as pages:
+            async for page in pages:
                 for batch in page.data:
                     if batch.metadata and batch.metadata.get(IDEMPOTENCY_METADATA_KEY) == key:
                         return batch
-                after = page.next_after
-                if not page.data or not page.has_more or after is None:
+                number += 1
+                if number >= _LOOKUP_PAGES or not page.data or page.data[-1].created_at < oldest:
                     return None
-                if page.data[-1].created_at < oldest:
-                    return None
-        except OpenAIError as lookup_error:
-            error.add_note(
-                f"Listing batches to look for metadata {IDEMPOTENCY_METADATA_KEY}={key!r} "
-                f"failed too ({lookup_error}); the batch may or may not have been created."
-            )
-            # The create's error, with its own cause; the listing's is its context.
-            raise error  # noqa: B904
         return None
 
     async def retrieve(
@@ -318,7 +297,7 @@ class Batches:
         limit: int = MAX_BATCHES_PAGE,
         after: str | None = None,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
-    ) -> AsyncIterator[Page[Batch]]:
+    ) -> AsyncGenerator[Page[Batch], None]:
         """Walk the batches page by page, newest first.
 
         Args:
@@ -338,7 +317,7 @@ class Batches:
         limit: int = MAX_BATCHES_PAGE,
         after: str | None = None,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
-    ) -> AsyncIterator[Batch]:
+    ) -> AsyncGenerator[Batch, None]:
         """Walk every batch, newest first, fetching pages of ``limit`` as needed.
 
         Takes the same arguments as :meth:`pages`. Each batch is checked as it is
@@ -348,7 +327,7 @@ class Batches:
 
     def _walk(
         self, limit: int, after: str | None, timeout: TimeoutTypes | UseClientDefault
-    ) -> AsyncIterator[RawPage]:
+    ) -> AsyncGenerator[RawPage, None]:
         check_limit(limit, MAX_BATCHES_PAGE)
         transport = self._transport
 

@@ -372,7 +372,7 @@ class Files:
         limit: int = DEFAULT_FILES_PAGE,
         after: str | None = None,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
-    ) -> AsyncIterator[Page[FileObject]]:
+    ) -> AsyncGenerator[Page[FileObject], None]:
         """Walk the files page by page.
 
         Args:
@@ -396,7 +396,7 @@ class Files:
         limit: int = DEFAULT_FILES_PAGE,
         after: str | None = None,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
-    ) -> AsyncIterator[FileObject]:
+    ) -> AsyncGenerator[FileObject, None]:
         """Walk every file, fetching pages of ``limit`` as needed.
 
         Takes the same arguments as :meth:`pages`. Each file is checked as it is
@@ -411,7 +411,7 @@ class Files:
         limit: int,
         after: str | None,
         timeout: TimeoutTypes | UseClientDefault,
-    ) -> AsyncIterator[RawPage]:
+    ) -> AsyncGenerator[RawPage, None]:
         check_limit(limit, MAX_FILES_PAGE)
         base: dict[str, str | int] = {"limit": limit}
         if order is not None:

@@ -15,7 +15,7 @@ its own; the walk is never restarted.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from ._decode import decode, item_error, structure_hook
@@ -32,7 +32,7 @@ RawPage = tuple[Page[Any], Response]
 
 async def walk_pages(
     fetch: Callable[[str | None], Awaitable[Response]], after: str | None
-) -> AsyncIterator[RawPage]:
+) -> AsyncGenerator[RawPage, None]:
     """Yield ``(page, response)`` from ``fetch(after)`` until a page says ``has_more: false``.
 
     The next cursor is the page's ``last_id``, or its last item's id when ``last_id`` is
@@ -71,7 +71,9 @@ async def walk_pages(
         cursor = following
 
 
-async def structured_pages(pages: AsyncIterator[RawPage], cl: type[T]) -> AsyncIterator[Page[T]]:
+async def structured_pages(
+    pages: AsyncIterator[RawPage], cl: type[T]
+) -> AsyncGenerator[Page[T], None]:
     """Turn each walked page into a page of models."""
     hook = structure_hook(cl)
     async for page, response in pages:
@@ -84,7 +86,7 @@ async def structured_pages(pages: AsyncIterator[RawPage], cl: type[T]) -> AsyncI
         yield Page(items, page.has_more, page.object, page.first_id, page.last_id)
 
 
-async def iter_items(pages: AsyncIterator[RawPage], cl: type[T]) -> AsyncIterator[T]:
+async def iter_items(pages: AsyncIterator[RawPage], cl: type[T]) -> AsyncGenerator[T, None]:
     """Yield every item of every walked page as a model, structured as it is yielded."""
     hook = structure_hook(cl)
     async for page, response in pages:

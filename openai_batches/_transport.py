@@ -19,7 +19,7 @@ import os
 import platform
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import ExitStack, asynccontextmanager
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar, overload
 from urllib.parse import quote
 
 import aiohttp
@@ -32,7 +32,6 @@ from ._errors import (
     APIError,
     APITimeoutError,
     ClientClosedError,
-    InternalServerError,
     OpenAIError,
     status_error,
 )
@@ -203,6 +202,20 @@ def _build_form(
     return form
 
 
+def outcome_unknown(error: APIError) -> bool:
+    """Whether the server may have acted on a request that failed with ``error``.
+
+    True when no answer came, or it was 408 or 5xx; false for other statuses (429
+    included: the request was turned away).
+    """
+    status: int | None = getattr(error, "status_code", None)
+    return status is None or status == 408 or status >= 500
+
+
+def _per_call_timeout(timeout: TimeoutTypes | UseClientDefault) -> aiohttp.ClientTimeout | None:
+    return None if timeout is USE_CLIENT_DEFAULT else _client_timeout(Timeout.of(timeout))
+
+
 def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(
         total=timeout.total, connect=timeout.connect, sock_read=timeout.read
@@ -260,6 +273,34 @@ class Transport:
     def _url(self, path: str) -> URL:
         return URL(f"{self.base_url}/{path}", encoded=True)
 
+    @overload
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = ...,
+        json: Any = ...,
+        timeout: TimeoutTypes | UseClientDefault = ...,
+        max_retries: int | None = ...,
+        reconcile: None = ...,
+        resend_unknown: bool = ...,
+    ) -> Response: ...
+
+    @overload
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = ...,
+        json: Any = ...,
+        timeout: TimeoutTypes | UseClientDefault = ...,
+        max_retries: int | None = ...,
+        reconcile: Callable[[], Awaitable[T | None]],
+        resend_unknown: bool = ...,
+    ) -> Response | T: ...
+
     async def request(
         self,
         method: str,
@@ -269,7 +310,9 @@ class Transport:
         json: Any = None,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
-    ) -> Response:
+        reconcile: Callable[[], Awaitable[T | None]] | None = None,
+        resend_unknown: bool = True,
+    ) -> Response | T:
         """Send a request, retrying as the policy says, and read the whole answer.
 
         Args:
@@ -280,45 +323,83 @@ class Transport:
             json: A JSON body.
             timeout: This call's timeout, instead of the client's.
             max_retries: This call's retries, instead of the client's.
+            reconcile: For requests that create something: called after an attempt
+                whose outcome is unknown (see :meth:`_retrying`).
+            resend_unknown: Whether an attempt whose outcome is unknown may be sent
+                again when there is no ``reconcile``.
 
         Returns:
-            A 2xx answer.
+            A 2xx answer, or what ``reconcile`` found.
 
         Raises:
             APIStatusError: A 4xx or 5xx answer, after any retries.
             APIConnectionError: No answer, after any retries.
         """
         url = self._url(path)
-        retries = self.retry.max_retries if max_retries is None else max_retries
-        client_timeout = (
-            None if timeout is USE_CLIENT_DEFAULT else _client_timeout(Timeout.of(timeout))
+        client_timeout = _per_call_timeout(timeout)
+        return await self._retrying(
+            method,
+            url,
+            lambda: self._send(method, url, params, json, client_timeout),
+            max_retries=max_retries,
+            reconcile=reconcile,
+            resend_unknown=resend_unknown,
         )
+
+    async def _retrying(
+        self,
+        method: str,
+        url: URL,
+        send: Callable[[], Awaitable[Response]],
+        *,
+        max_retries: int | None,
+        reconcile: Callable[[], Awaitable[T | None]] | None = None,
+        resend_unknown: bool = True,
+        may_resend: Callable[[], bool] = lambda: True,
+    ) -> Response | T:
+        """Call ``send`` until it gives a 2xx answer or the retry policy says stop.
+
+        The one retry loop of the library. An attempt's outcome is *unknown* when no
+        answer came or the answer was 408 or 5xx: the server may have acted on it. Then
+        ``reconcile``, if given, is awaited before any retry and before the final error;
+        a value it returns is returned instead and nothing is sent again, so a request
+        that creates something never creates it twice; if the look itself fails, the
+        request's error is raised with a note, never sent again blind. Without
+        ``reconcile``, ``resend_unknown=False`` raises such an outcome at once.
+        ``may_resend`` says whether the body can be sent again at all (a one-shot
+        stream cannot).
+        """
+        retries = self.retry.max_retries if max_retries is None else max_retries
         attempt = 0
         while True:
+            headers: CIMultiDictProxy[str] | None = None
             try:
-                response = await self._send(method, url, params, json, client_timeout)
+                response = await send()
             except APIConnectionError as exc:
-                if attempt >= retries:
-                    raise
-                delay = self.retry.delay(attempt)
-                log.info("%s %s failed (%s); retrying in %.2fs", method, url, exc, delay)
+                error: APIError = exc
+                retryable = True
             else:
                 if response.status < 400:
                     return response
-                if attempt >= retries or not self.retry.should_retry(
-                    response.status, response.headers
-                ):
-                    raise status_error(
-                        response.status,
-                        response.headers,
-                        response.body,
-                        method=method,
-                        url=str(url),
-                    )
-                delay = self.retry.delay(attempt, response.headers)
-                log.info(
-                    "%s %s answered %d; retrying in %.2fs", method, url, response.status, delay
+                headers = response.headers
+                error = status_error(
+                    response.status, headers, response.body, method=method, url=str(url)
                 )
+                retryable = self.retry.should_retry(response.status, headers)
+            if outcome_unknown(error):
+                if reconcile is not None:
+                    found = await self.look_for_outcome(reconcile, error, method, url)
+                    if found is not None:
+                        return found
+                elif not resend_unknown:
+                    raise error
+            if attempt >= retries or not retryable:
+                raise error
+            if not may_resend():
+                log.info("%s %s failed after its one-shot body was read; not retrying", method, url)
+                raise error
+            delay = self.retry.delay(attempt, headers)
+            log.info("%s %s failed (%s); retrying in %.2fs", method, url, error, delay)
             attempt += 1
             await _sleep(delay)
 
@@ -404,10 +485,7 @@ class Transport:
             APIConnectionError: No answer, after any retries.
         """
         url = self._url(path)
-        retries = self.retry.max_retries if max_retries is None else max_retries
-        client_timeout = (
-            None if timeout is USE_CLIENT_DEFAULT else _client_timeout(Timeout.of(timeout))
-        )
+        client_timeout = _per_call_timeout(timeout)
         one_shots = {
             index: _OneShot(field.source)
             for index, field in enumerate(fields)
@@ -415,49 +493,42 @@ class Transport:
             and isinstance(field.source, AsyncIterable)
             and not callable(field.source)
         }
-        attempt = 0
-        while True:
-            headers: CIMultiDictProxy[str] | None = None
-            try:
-                with ExitStack() as stack:
-                    form = _build_form(fields, one_shots, stack)
-                    response = await self._send(method, url, None, None, client_timeout, form)
-            except APIConnectionError as exc:
-                error: APIError = exc
-                retryable = True
-            else:
-                if response.status < 400:
-                    return response
-                headers = response.headers
-                error = status_error(
-                    response.status, headers, response.body, method=method, url=str(url)
-                )
-                retryable = self.retry.should_retry(response.status, headers)
-            if reconcile is not None and (
-                headers is None or isinstance(error, InternalServerError)
-            ):
-                found = await self._reconcile(reconcile, method, url)
-                if found is not None:
-                    return found
-            if attempt >= retries or not retryable:
-                raise error
-            if any(one_shot.started for one_shot in one_shots.values()):
-                log.info("%s %s failed after its one-shot body was read; not retrying", method, url)
-                raise error
-            delay = self.retry.delay(attempt, headers)
-            log.info("%s %s failed (%s); retrying in %.2fs", method, url, error, delay)
-            attempt += 1
-            await _sleep(delay)
 
-    async def _reconcile(
-        self, reconcile: Callable[[], Awaitable[T | None]], method: str, url: URL
+        async def send() -> Response:
+            with ExitStack() as stack:
+                form = _build_form(fields, one_shots, stack)
+                return await self._send(method, url, None, None, client_timeout, form)
+
+        return await self._retrying(
+            method,
+            url,
+            send,
+            max_retries=max_retries,
+            reconcile=reconcile,
+            may_resend=lambda: not any(one_shot.started for one_shot in one_shots.values()),
+        )
+
+    async def look_for_outcome(
+        self,
+        reconcile: Callable[[], Awaitable[T | None]],
+        error: APIError,
+        method: str,
+        url: URL | str,
     ) -> T | None:
+        """Await ``reconcile`` after ``error`` left a request's outcome unknown.
+
+        Raises:
+            APIError: ``error`` itself, with a note, when the look fails too.
+        """
         try:
             return await reconcile()
-        except APIError as exc:
-            # The look itself failed: carry on as if it found nothing.
-            log.warning("Could not check the outcome of %s %s: %s", method, url, exc)
-            return None
+        except APIError as lookup_error:
+            # Sending again could make a second copy; better to say we do not know.
+            error.add_note(
+                f"Checking whether {method} {url} took effect failed too ({lookup_error}); "
+                "what it would have created may or may not have been created."
+            )
+            raise error  # noqa: B904 - the request's error, with the look as context
 
     @asynccontextmanager
     async def stream(
