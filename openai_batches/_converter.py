@@ -185,13 +185,21 @@ def _fast_model_hook(cl: Any, converter: cattrs.Converter) -> Callable[[Any, Any
 def _model_hook(cl: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
     """cattrs' own generated function, plus ``raw``: used by the detailed and strict twins."""
     origin = get_origin(cl) or cl
-    if "raw" not in attrs.fields_dict(origin):
-        return make_dict_structure_fn(cl, converter)
-    build = make_dict_structure_fn(cl, converter, raw=override(omit=True))
+    has_raw = "raw" in attrs.fields_dict(origin)
+    build = (
+        make_dict_structure_fn(cl, converter, raw=override(omit=True))
+        if has_raw
+        else make_dict_structure_fn(cl, converter)
+    )
 
     def structure(value: Any, _: object) -> Any:
+        # cattrs tests keys with `in`, which a string passes: "boom" would become an
+        # object whose optional fields are all missing.
+        if value.__class__ is not dict:
+            raise _wrong(value, "an object")
         obj = build(value, cl)
-        obj.raw = value
+        if has_raw:
+            obj.raw = value
         return obj
 
     return structure

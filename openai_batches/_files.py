@@ -27,6 +27,7 @@ from typing import IO
 
 from ._decode import decode
 from ._errors import APIConnectionError, DownloadSizeError
+from ._jsonl import DEFAULT_MAX_LINE_BYTES, iter_lines
 from ._models import FileDeleted, FileObject, Page
 from ._pagination import (
     RawPage,
@@ -263,15 +264,21 @@ class Files:
         return self._chunks(path, chunk_size, read_timeout)
 
     def lines(
-        self, file_id: str | None, *, read_timeout: float | None = READ_TIMEOUT
+        self,
+        file_id: str | None,
+        *,
+        read_timeout: float | None = READ_TIMEOUT,
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     ) -> AsyncGenerator[bytes, None]:
-        """Yield a file's lines as bytes, without their ``\n`` or ``\r\n``.
+        """Yield a file's non-blank lines as bytes, without their ``\n`` or ``\r\n``.
 
-        Blank lines are yielded too (as ``b""``), so the count matches the line numbers
-        the API uses in batch errors; a last line without a line ending is yielded as is.
-        Takes ``None`` or ``""`` as :meth:`content` does.
+        A last line without a line ending is yielded as is. A line longer than
+        ``max_line_bytes`` raises JSONLError rather than filling memory. Takes ``None``
+        or ``""`` as :meth:`content` does. (For line numbers, use
+        ``iter_numbered_lines(client.files.content(file_id))``.)
         """
-        return _split_lines(self.content(file_id, read_timeout=read_timeout))
+        chunks = self.content(file_id, read_timeout=read_timeout)
+        return iter_lines(chunks, max_line_bytes=max_line_bytes, source=file_id or None)
 
     async def _chunks(
         self, path: str, chunk_size: int, read_timeout: float | None
@@ -434,31 +441,6 @@ class Files:
 async def _nothing() -> AsyncGenerator[bytes, None]:
     return
     yield  # an async generator that yields nothing
-
-
-async def _split_lines(chunks: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
-    """Split chunks into lines, ``\n`` or ``\r\n`` removed, wherever the chunks break."""
-    # Pieces of an unfinished line are kept in a list and joined once, so a long line in
-    # many chunks is copied once rather than once per chunk.
-    pending: list[bytes] = []
-    async with aclosing(chunks):
-        async for chunk in chunks:
-            pieces = chunk.split(b"\n")
-            if len(pieces) == 1:
-                pending.append(chunk)
-                continue
-            if pending:
-                pending.append(pieces[0])
-                pieces[0] = b"".join(pending)
-                pending = []
-            last = pieces.pop()
-            for line in pieces:
-                yield line[:-1] if line.endswith(b"\r") else line
-            if last:
-                pending.append(last)
-    if pending:
-        line = b"".join(pending)
-        yield line[:-1] if line.endswith(b"\r") else line
 
 
 def _target(path: str | os.PathLike[str]) -> tuple[str, str, str]:

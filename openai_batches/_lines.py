@@ -226,7 +226,6 @@ def structure_line(
     except Exception as exc:
         path, reason = locate_error(data, cl)
         if path == "$":
-            # The detailed twin found nothing (it reads a string where an object of
-            # optional fields belongs as an empty object): say what the fast hook met.
+            # Should the detailed twin find nothing, say what the fast hook met.
             reason = f"does not fit {cl.__name__}: {type(exc).__name__}: {exc}"
         raise JSONLError(reason, source=source, line=number, path=path) from exc

@@ -155,7 +155,7 @@ def test_the_models_know_every_key_of_the_real_shapes(line: dict[str, Any]) -> N
             "$.response.status_code",
             "expected int",
         ),
-        (b'{"id": "x", "custom_id": "c", "error": "boom"}', "$", "does not fit BatchResult"),
+        (b'{"id": "x", "custom_id": "c", "error": "boom"}', "$.error", "ResultError"),
     ],
 )
 def test_a_malformed_line_names_file_line_and_place(data: bytes, path: str, reason: str) -> None:

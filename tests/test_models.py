@@ -170,6 +170,8 @@ def test_page_cursor_falls_back_to_last_item() -> None:
         (lambda d: d["data"][0].__setitem__("id", None), "$.data[0].id"),
         (lambda d: d.__setitem__("has_more", "yes"), "$.has_more"),
         (lambda d: d.__setitem__("data", {"not": "a list"}), "$.data"),
+        (lambda d: d["data"][0].__setitem__("errors", "boom"), "$.data[0].errors"),
+        (lambda d: d["data"][1].__setitem__("usage", []), "$.data[1].usage"),
     ],
 )
 def test_wrong_shapes_raise_with_their_path(mutate: Any, path: str) -> None:
