@@ -12,10 +12,12 @@ from ._errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    BatchInputError,
     ClientClosedError,
     ConflictError,
     DownloadSizeError,
     InternalServerError,
+    JSONLError,
     NotFoundError,
     OpenAIError,
     PaginationError,
@@ -26,6 +28,8 @@ from ._errors import (
     WaitTimeoutError,
 )
 from ._files import Files
+from ._jsonl import RequestWriter, Shard, encode_requests, iter_lines, iter_requests, write_requests
+from ._lines import BatchRequest, BatchResult, ResultError, ResultFailure, ResultResponse
 from ._models import (
     Batch,
     BatchError,
@@ -44,6 +48,7 @@ from ._models import (
     UploadPart,
     UploadStatus,
 )
+from ._results import JoinSummary, ResultJoin
 from ._retry import RetryPolicy
 from ._types import USE_CLIENT_DEFAULT, Timeout
 from ._uploads import Uploads
@@ -63,7 +68,10 @@ __all__ = [
     "Batch",
     "BatchError",
     "BatchErrors",
+    "BatchInputError",
+    "BatchRequest",
     "BatchRequestCounts",
+    "BatchResult",
     "BatchStatus",
     "BatchUsage",
     "Batches",
@@ -78,6 +86,8 @@ __all__ = [
     "Files",
     "InputTokensDetails",
     "InternalServerError",
+    "JSONLError",
+    "JoinSummary",
     "NotFoundError",
     "OpenAIError",
     "OutputTokensDetails",
@@ -86,8 +96,14 @@ __all__ = [
     "PermissionDeniedError",
     "Polling",
     "RateLimitError",
+    "RequestWriter",
     "ResponseValidationError",
+    "ResultError",
+    "ResultFailure",
+    "ResultJoin",
+    "ResultResponse",
     "RetryPolicy",
+    "Shard",
     "Timeout",
     "UnprocessableEntityError",
     "Upload",
@@ -96,4 +112,8 @@ __all__ = [
     "Uploads",
     "WaitTimeoutError",
     "__version__",
+    "encode_requests",
+    "iter_lines",
+    "iter_requests",
+    "write_requests",
 ]

@@ -20,6 +20,8 @@ from ._errors import (
     ConflictError,
     ResponseValidationError,
 )
+from ._jsonl import DEFAULT_MAX_LINE_BYTES, RequestWriter
+from ._lines import BatchResult
 from ._models import Batch, Page
 from ._pagination import (
     RawPage,
@@ -28,6 +30,15 @@ from ._pagination import (
     iter_items,
     structured_pages,
     walk_pages,
+)
+from ._results import (
+    ContentSource,
+    JoinSummary,
+    RequestInputs,
+    ResultJoin,
+    iter_results,
+    join_results,
+    rebuild_failed,
 )
 from ._transport import Response, Transport, encode_path
 from ._types import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
@@ -85,8 +96,54 @@ DEFAULT_POLLING = Polling()
 class Batches:
     """Create, inspect, cancel and list batches."""
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, files: ContentSource | None = None) -> None:
         self._transport = transport
+        self._files = files
+
+    def _content(self) -> ContentSource:
+        if self._files is None:
+            raise RuntimeError("this Batches resource was built without a files source")
+        return self._files
+
+    def results(
+        self, batch: Batch, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    ) -> AsyncGenerator[BatchResult, None]:
+        """Stream a finished batch's results: its output file, then its error file.
+
+        Completed, expired and cancelled batches alike (the last two with partial
+        output and ``batch_expired``/``batch_cancelled`` error lines); one line at a
+        time, in bounded memory.
+
+        Raises:
+            ValueError: The batch is not finished (raised at once).
+            JSONLError: A line is malformed (raised when it is reached).
+        """
+        return iter_results(self._content(), batch, max_line_bytes=max_line_bytes)
+
+    def join(self, batch: Batch, inputs: RequestInputs | None = None) -> ResultJoin:
+        """Pair a finished batch's results with its requests by ``custom_id``.
+
+        Iterate the returned :class:`ResultJoin` for ``(request, result)`` pairs; its
+        ``summary`` then reports requests with no result and results with no request.
+
+        Args:
+            batch: The finished batch.
+            inputs: Its requests; by default they are read back from its input file.
+        """
+        return join_results(self._content(), batch, inputs)
+
+    async def rebuild_failed(
+        self,
+        batch: Batch,
+        writer: RequestWriter,
+        inputs: RequestInputs | None = None,
+        *,
+        include_missing: bool = True,
+    ) -> JoinSummary:
+        """Write the requests that failed, expired or were cancelled, to re-submit them."""
+        return await rebuild_failed(
+            self._content(), batch, writer, inputs, include_missing=include_missing
+        )
 
     async def create(
         self,

@@ -91,9 +91,9 @@ class Client:
             session=session,
         )
         self.base_url = self._transport.base_url
-        self.batches = Batches(self._transport)
         self.uploads = Uploads(self._transport)
         self.files = Files(self._transport, uploads=self.uploads)
+        self.batches = Batches(self._transport, files=self.files)
 
     def __repr__(self) -> str:
         # Never the key.

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from ._errors import OpenAIError
+from ._errors import BatchInputError, JSONLError
 
 __all__ = [
     "BatchInputError",
@@ -39,46 +39,6 @@ T = TypeVar("T")
 
 _NO_RAW: Mapping[str, Any] = MappingProxyType({})
 _SNIPPET = 200
-
-
-class JSONLError(OpenAIError, ValueError):
-    """A line of a JSONL file is not JSON, does not fit its model, or is far too long.
-
-    Attributes:
-        source: The file id or path the line came from, when known.
-        line: The 1-based line number (blank lines count).
-        path: Where in the line the problem is, such as ``$.response.status_code``.
-        reason: What was wrong, without the position.
-    """
-
-    def __init__(
-        self, reason: str, *, source: str | None = None, line: int | None = None, path: str = "$"
-    ) -> None:
-        where = f"{source or 'JSONL'} line {line}" if line is not None else (source or "JSONL")
-        at = "" if path == "$" else f" at {path}"
-        super().__init__(f"{where}{at}: {reason}")
-        self.source = source
-        self.line = line
-        self.path = path
-        self.reason = reason
-
-
-class BatchInputError(OpenAIError, ValueError):
-    """Request lines that cannot be written into one batch.
-
-    Attributes:
-        code: ``duplicate_custom_id``, ``mismatched_url``, ``mismatched_model``,
-            ``request_too_large`` or ``invalid_request`` (the first three are the
-            API's own codes for the same problems).
-        custom_id: The offending request's ``custom_id``.
-        index: The offending request's 0-based position in the job.
-    """
-
-    def __init__(self, message: str, *, code: str, custom_id: str | None, index: int) -> None:
-        super().__init__(message)
-        self.code = code
-        self.custom_id = custom_id
-        self.index = index
 
 
 @attrs.define
