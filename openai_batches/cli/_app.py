@@ -15,10 +15,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, TextIO, TypeAlias, TypeVar
 
-from .._client import Client
-from .._errors import APIStatusError, OpenAIError
-from .._types import Timeout
-from .._version import __version__
+from .. import APIStatusError, Client, OpenAIError, Timeout, __version__
 from ._output import Output
 
 __all__ = [

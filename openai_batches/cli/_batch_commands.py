@@ -8,10 +8,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .. import Batch, Client, Polling, WaitTimeoutError
 from .._batches import ENDPOINTS
-from .._client import Client
-from .._models import Batch
-from .._wait import Polling, WaitTimeoutError
 from ._app import (
     ExitCode,
     UsageError,

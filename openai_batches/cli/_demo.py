@@ -17,12 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .._client import Client
-from .._jsonl import RequestWriter, write_requests
-from .._lines import BatchRequest
-from .._models import Batch
-from .._results import join_results, rebuild_failed
-from .._wait import Polling
+from .. import Batch, BatchRequest, Client, Polling, RequestWriter, write_requests
 from ._app import (
     ExitCode,
     add_common_options,
@@ -171,7 +166,7 @@ async def _pipeline(
     step("Rebuilding the failed requests as a JSONL file to re-submit")
     writer = RequestWriter(directory, prefix="demo-retry-")
     with writer:
-        summary = await rebuild_failed(client.files, batch, writer, job)
+        summary = await client.batches.rebuild_failed(batch, writer, job)
     retry = writer.shards
     if retry and retry[0].path is not None:
         out.write(f"  {summary.failed} failed request(s) written to {retry[0].path}")
@@ -190,7 +185,7 @@ async def _pipeline(
 
 
 async def _summarise(client: Client, out: Output, batch: Batch, job: list[BatchRequest]) -> None:
-    join = join_results(client.files, batch, job)
+    join = client.batches.join(batch, job)
     samples: list[tuple[str, str, str]] = []
     failures: list[tuple[str, str, str]] = []
     async for request, result in join:

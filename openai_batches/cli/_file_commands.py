@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .._client import Client
+from .. import Client
 from ._app import ExitCode, add_common_options, positive_int, run_with_client, take
 from ._output import FILE_COLUMNS, Output, file_row
 from ._transfer import download, upload

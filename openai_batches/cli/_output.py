@@ -14,7 +14,7 @@ from typing import Any, TextIO
 import attrs
 import orjson
 
-from .._models import Batch, BatchRequestCounts, FileObject
+from .. import Batch, BatchRequestCounts, FileObject
 
 __all__ = [
     "BATCH_COLUMNS",

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from .._models import Batch
+from .. import Batch
 
 __all__ = ["Progress", "format_bytes", "on_batch_progress"]
 

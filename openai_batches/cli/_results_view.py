@@ -9,11 +9,7 @@ from typing import Any
 
 import orjson
 
-from .._client import Client
-from .._jsonl import RequestWriter, Shard
-from .._lines import BatchResult
-from .._models import Batch
-from .._results import iter_results, rebuild_failed
+from .. import Batch, BatchResult, Client, RequestWriter, Shard
 from ._app import ExitCode
 from ._output import Output
 
@@ -90,7 +86,7 @@ async def show_results(client: Client, args: argparse.Namespace, out: Output) ->
         return ExitCode.BATCH_UNSUCCESSFUL
     succeeded = failed = 0
     rows = []
-    async for result in iter_results(client.files, batch):
+    async for result in client.batches.results(batch):
         if result.succeeded:
             succeeded += 1
             if args.failed:
@@ -114,7 +110,7 @@ async def show_results(client: Client, args: argparse.Namespace, out: Output) ->
 
 async def _rebuild(client: Client, batch: Batch, path: Path) -> None:
     writer = RequestWriter()
-    summary = await rebuild_failed(client.files, batch, writer)
+    summary = await client.batches.rebuild_failed(batch, writer)
     shards = writer.close()
     if not shards:
         print("no failed requests to rebuild", file=sys.stderr)

@@ -20,9 +20,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from .._client import Client
-from .._errors import APIConnectionError, APIError, APIStatusError
-from .._models import FileObject
+from .. import APIConnectionError, APIError, APIStatusError, Client, FileObject
 from ._progress import Progress
 
 __all__ = ["download", "upload"]
