@@ -18,7 +18,7 @@ import logging
 import os
 import platform
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import ExitStack, asynccontextmanager
+from contextlib import ExitStack
 from typing import Any, TypeAlias, TypeVar, overload
 from urllib.parse import quote
 
@@ -39,7 +39,15 @@ from ._retry import RetryPolicy
 from ._types import USE_CLIENT_DEFAULT, Timeout, TimeoutTypes, UseClientDefault
 from ._version import __version__
 
-__all__ = ["FilePart", "FormField", "Response", "StreamResponse", "Transport", "encode_path"]
+__all__ = [
+    "FilePart",
+    "FormField",
+    "Response",
+    "StreamContext",
+    "StreamResponse",
+    "Transport",
+    "encode_path",
+]
 
 log = logging.getLogger("openai_batches")
 
@@ -214,6 +222,32 @@ def outcome_unknown(error: APIError) -> bool:
 
 def _per_call_timeout(timeout: TimeoutTypes | UseClientDefault) -> aiohttp.ClientTimeout | None:
     return None if timeout is USE_CLIENT_DEFAULT else _client_timeout(Timeout.of(timeout))
+
+
+class StreamContext:
+    """The ``async with`` of :meth:`Transport.stream`.
+
+    A class rather than an ``asynccontextmanager`` generator: when a loop shuts down with a
+    download still open, it finalizes async generators in no particular order, and an
+    inner generator closed before its owner would break the owner's cleanup.
+    """
+
+    def __init__(self, opening: Callable[[], Awaitable[StreamResponse]]) -> None:
+        self._opening = opening
+        self._stream: StreamResponse | None = None
+
+    async def __aenter__(self) -> StreamResponse:
+        self._stream = await self._opening()
+        return self._stream
+
+    async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
+        assert self._stream is not None
+        response = self._stream._response
+        if exc_type is None and response.content.at_eof():
+            response.release()
+        else:
+            # A half-read connection must never go back to the pool.
+            response.close()
 
 
 def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
@@ -530,8 +564,7 @@ class Transport:
             )
             raise error  # noqa: B904 - the request's error, with the look as context
 
-    @asynccontextmanager
-    async def stream(
+    def stream(
         self,
         method: str,
         path: str,
@@ -539,14 +572,27 @@ class Transport:
         params: Mapping[str, str | int] | None = None,
         read_timeout: float | None = 300.0,
         max_retries: int | None = None,
-    ) -> AsyncIterator[StreamResponse]:
+    ) -> StreamContext:
         """Open a request whose body is read in chunks, for large downloads.
 
-        Only connecting and the gap between reads are timed, never the whole transfer.
-        The answer's status is checked (and retried) before the body is handed out; once
-        the body has started, a failure is raised, not retried. Leaving the block early
-        closes the connection rather than returning a half-read one to the pool.
+        Use it as ``async with transport.stream(...) as response``. Only connecting and
+        the gap between reads are timed, never the whole transfer. The answer's status is
+        checked (and retried) before the body is handed out; once the body has started, a
+        failure is raised, not retried. Leaving the block early closes the connection
+        rather than returning a half-read one to the pool.
         """
+        return StreamContext(
+            lambda: self._open_stream(method, path, params, read_timeout, max_retries)
+        )
+
+    async def _open_stream(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str | int] | None,
+        read_timeout: float | None,
+        max_retries: int | None,
+    ) -> StreamResponse:
         url = self._url(path)
         timeout = aiohttp.ClientTimeout(
             total=None, connect=self.timeout.connect, sock_read=read_timeout
@@ -584,22 +630,13 @@ class Transport:
             delay = self.retry.delay(attempt)
             attempt += 1
             await _sleep(delay)
-        try:
-            yield StreamResponse(
-                status=response.status,
-                headers=response.headers,
-                method=method,
-                url=str(url),
-                response=response,
-            )
-        except BaseException:
-            response.close()
-            raise
-        else:
-            if response.content.at_eof():
-                response.release()
-            else:
-                response.close()
+        return StreamResponse(
+            status=response.status,
+            headers=response.headers,
+            method=method,
+            url=str(url),
+            response=response,
+        )
 
     async def _read_error_body(self, response: aiohttp.ClientResponse) -> bytes:
         try:

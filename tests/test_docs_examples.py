@@ -1,0 +1,31 @@
+"""The documentation's complete example runs, and does what the docs say."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "pipeline.py"
+
+
+async def test_pipeline_example_runs_on_the_emulator() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-W",
+        "error",
+        str(EXAMPLE),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    text = out.decode()
+    assert process.returncode == 0, err.decode()
+    assert "completed" in text  # every state is checked on a manual clock in test_wait.py
+    assert "q-3: echo: What is 3 squared?" in text
+    assert "q-7 failed:" in text
+    assert "succeeded=39, failed=1" in text
+    assert "1 to re-submit" in text
