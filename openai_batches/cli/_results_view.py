@@ -17,7 +17,6 @@ __all__ = ["RESULT_COLUMNS", "answer_text", "result_row", "show_results", "write
 
 RESULT_COLUMNS = ("CUSTOM_ID", "STATUS", "RESULT")
 _WIDTH = 72
-_UNFINISHED = frozenset({"validating", "in_progress", "finalizing", "cancelling"})
 
 
 def _short(text: str, width: int = _WIDTH) -> str:
@@ -74,7 +73,7 @@ def write_shards(shards: list[Shard], path: Path) -> list[Path]:
 async def show_results(client: Client, args: argparse.Namespace, out: Output) -> int:
     """Print a finished batch's results; exit code 4 unless the batch completed."""
     batch = await client.batches.retrieve(args.batch_id)
-    if batch.status in _UNFINISHED:
+    if not batch.status.is_final:
         print(
             f"batch {batch.id} is {batch.status.value}: its results come when it finishes "
             f"(openai-batches batches wait {batch.id})",
