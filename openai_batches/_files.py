@@ -21,7 +21,7 @@ import asyncio
 import os
 import tempfile
 import time
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
 from contextlib import aclosing, suppress
 from typing import IO
 
@@ -293,12 +293,19 @@ class Files:
         path: str | os.PathLike[str],
         *,
         read_timeout: float | None = READ_TIMEOUT,
+        on_progress: Callable[[int, int], object] | None = None,
     ) -> FileObject | None:
         """Save a file's content at ``path``, whole or not at all.
 
         The content goes to a temporary file beside ``path``; once its size matches the
         file's ``bytes`` it is flushed to disk and renamed over ``path``. On any failure,
         cancellation included, the temporary file is removed and ``path`` is untouched.
+
+        Args:
+            file_id: The file; ``None`` or ``""`` means no file.
+            path: Where to save it.
+            read_timeout: The longest wait between two reads.
+            on_progress: Called with ``(bytes received, file size)`` after each chunk.
 
         Returns:
             The file's details, or ``None`` (and nothing written) for a ``None`` or ``""`` id.
@@ -320,7 +327,9 @@ class Files:
         )
         out = _open_fd(fd)
         try:
-            received = await self._write_content(out, url_path, info, target, read_timeout)
+            received = await self._write_content(
+                out, url_path, info, target, read_timeout, on_progress
+            )
             if received != info.bytes:
                 raise DownloadSizeError(
                     f"Downloading {file_id} to {target} got {received} bytes but the file has "
@@ -344,6 +353,7 @@ class Files:
         info: FileObject,
         target: str,
         read_timeout: float | None,
+        on_progress: Callable[[int, int], object] | None,
     ) -> int:
         """Copy the content into ``out``; return the byte count."""
         received = 0
@@ -357,6 +367,8 @@ class Files:
                         break  # too long already: the size check below reports it
                     batch.append(chunk)
                     batched += len(chunk)
+                    if on_progress is not None:
+                        on_progress(received, info.bytes)
                     if batched >= _WRITE_BATCH:
                         await asyncio.to_thread(out.writelines, batch)
                         batch, batched = [], 0

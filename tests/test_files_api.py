@@ -438,3 +438,20 @@ async def test_download_into_a_missing_directory_fails_before_any_request(
     with pytest.raises(FileNotFoundError):
         await client.files.download("file-abc", tmp_path / "nope" / "out.bin")
     assert openai_emulator.requests == []
+
+
+async def test_download_reports_progress_up_to_the_size(
+    client: Client, openai_emulator: Emulator, tmp_path: Path
+) -> None:
+    data = os.urandom(300_000)
+    seeded = openai_emulator.store.put_file("big.bin", "batch_output", data)
+    seen: list[tuple[int, int]] = []
+    await client.files.download(
+        seeded["id"],
+        tmp_path / "big.bin",
+        on_progress=lambda done, total: seen.append((done, total)),
+    )
+    assert len(seen) > 1
+    assert [done for done, _ in seen] == sorted({done for done, _ in seen})
+    assert seen[-1] == (len(data), len(data))
+    assert (tmp_path / "big.bin").read_bytes() == data

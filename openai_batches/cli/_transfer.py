@@ -13,10 +13,8 @@ the size matches the file's ``bytes``: a failed download leaves nothing behind.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import sys
-import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -116,22 +114,13 @@ async def download(
         progress.finish(status="downloaded")
         return info, None
     target = _resolve(target, info.filename, force)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as out:
-            async for chunk in client.files.content(file_id):
-                out.write(chunk)
-                progress.advance(len(chunk))
-        if progress.done != info.bytes:
-            raise APIConnectionError(
-                f"Downloading {file_id} got {progress.done} bytes but the file has "
-                f"{info.bytes}; nothing was written"
-            )
-        os.replace(temp, target)
+        # The library writes beside the target, checks the size and renames into place.
+        await client.files.download(
+            file_id, target, on_progress=lambda done, _total: progress.update(done)
+        )
     except BaseException:
         progress.finish(status="failed")
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
         raise
     progress.finish(status="downloaded")
     return info, target
