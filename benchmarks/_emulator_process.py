@@ -13,10 +13,10 @@ from collections.abc import Iterator
 
 
 @contextlib.contextmanager
-def emulator_process(storage_dir: str) -> Iterator[str]:
+def emulator_process(storage_dir: str, *options: str) -> Iterator[str]:
     """Start ``python -m openai_batches.emulator`` on a free port; yield its base URL."""
     command = [sys.executable, "-m", "openai_batches.emulator", "--port", "0"]
-    command += ["--storage-dir", storage_dir, "--api-key", "sk-bench"]
+    command += ["--storage-dir", storage_dir, "--api-key", "sk-bench", *options]
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
