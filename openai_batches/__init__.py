@@ -1,7 +1,11 @@
 """An asyncio client for the OpenAI Batch and Files APIs.
 
-Everything public is importable from here; the ``_*`` modules are private.
+Everything public is importable from here; the ``_*`` modules are private. The request
+and result line tools load on first use, which keeps this import close to the cost of
+importing aiohttp alone.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from ._batches import GENERATE_KEY, IDEMPOTENCY_METADATA_KEY, Batches
 from ._client import Client
@@ -28,8 +32,6 @@ from ._errors import (
     WaitTimeoutError,
 )
 from ._files import Files
-from ._jsonl import RequestWriter, Shard, encode_requests, iter_lines, iter_requests, write_requests
-from ._lines import BatchRequest, BatchResult, ResultError, ResultFailure, ResultResponse
 from ._models import (
     Batch,
     BatchError,
@@ -48,7 +50,6 @@ from ._models import (
     UploadPart,
     UploadStatus,
 )
-from ._results import JoinSummary, ResultJoin
 from ._retry import RetryPolicy
 from ._types import USE_CLIENT_DEFAULT, Timeout
 from ._uploads import Uploads
@@ -117,3 +118,46 @@ __all__ = [
     "iter_requests",
     "write_requests",
 ]
+
+_LAZY = {
+    "BatchRequest": "_lines",
+    "BatchResult": "_lines",
+    "ResultError": "_lines",
+    "ResultFailure": "_lines",
+    "ResultResponse": "_lines",
+    "RequestWriter": "_jsonl",
+    "Shard": "_jsonl",
+    "encode_requests": "_jsonl",
+    "iter_lines": "_jsonl",
+    "iter_requests": "_jsonl",
+    "write_requests": "_jsonl",
+    "JoinSummary": "_results",
+    "ResultJoin": "_results",
+}
+
+if TYPE_CHECKING:
+    from ._jsonl import (
+        RequestWriter,
+        Shard,
+        encode_requests,
+        iter_lines,
+        iter_requests,
+        write_requests,
+    )
+    from ._lines import BatchRequest, BatchResult, ResultError, ResultFailure, ResultResponse
+    from ._results import JoinSummary, ResultJoin
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -13,15 +13,13 @@ import enum
 import time
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from ._decode import decode
 from ._errors import (
     ConflictError,
     ResponseValidationError,
 )
-from ._jsonl import DEFAULT_MAX_LINE_BYTES, RequestWriter
-from ._lines import BatchResult
 from ._models import Batch, Page
 from ._pagination import (
     RawPage,
@@ -31,18 +29,18 @@ from ._pagination import (
     structured_pages,
     walk_pages,
 )
-from ._results import (
-    ContentSource,
-    JoinSummary,
-    RequestInputs,
-    ResultJoin,
-    iter_results,
-    join_results,
-    rebuild_failed,
-)
 from ._transport import Response, Transport, encode_path
 from ._types import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 from ._wait import OnCancel, OnProgress, Polling, wait_for_batch
+
+if TYPE_CHECKING:
+    # The results machinery loads on first use, keeping `import openai_batches` light.
+    from ._jsonl import RequestWriter
+    from ._lines import BatchResult
+    from ._results import ContentSource, JoinSummary, RequestInputs, ResultJoin
+
+#: The longest line the results reader accepts (as ``_jsonl.DEFAULT_MAX_LINE_BYTES``).
+_MAX_LINE_BYTES = 64 * 1024**2
 
 __all__ = ["GENERATE_KEY", "IDEMPOTENCY_METADATA_KEY", "Batches", "GenerateKey"]
 
@@ -106,7 +104,7 @@ class Batches:
         return self._files
 
     def results(
-        self, batch: Batch, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+        self, batch: Batch, *, max_line_bytes: int = _MAX_LINE_BYTES
     ) -> AsyncGenerator[BatchResult, None]:
         """Stream a finished batch's results: its output file, then its error file.
 
@@ -118,6 +116,8 @@ class Batches:
             ValueError: The batch is not finished (raised at once).
             JSONLError: A line is malformed (raised when it is reached).
         """
+        from ._results import iter_results
+
         return iter_results(self._content(), batch, max_line_bytes=max_line_bytes)
 
     def join(self, batch: Batch, inputs: RequestInputs | None = None) -> ResultJoin:
@@ -130,6 +130,8 @@ class Batches:
             batch: The finished batch.
             inputs: Its requests; by default they are read back from its input file.
         """
+        from ._results import join_results
+
         return join_results(self._content(), batch, inputs)
 
     async def rebuild_failed(
@@ -141,6 +143,8 @@ class Batches:
         include_missing: bool = True,
     ) -> JoinSummary:
         """Write the requests that failed, expired or were cancelled, to re-submit them."""
+        from ._results import rebuild_failed
+
         return await rebuild_failed(
             self._content(), batch, writer, inputs, include_missing=include_missing
         )

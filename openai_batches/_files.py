@@ -27,7 +27,6 @@ from typing import IO
 
 from ._decode import decode
 from ._errors import APIConnectionError, DownloadSizeError
-from ._jsonl import DEFAULT_MAX_LINE_BYTES, iter_lines
 from ._models import FileDeleted, FileObject, Page
 from ._pagination import (
     RawPage,
@@ -268,7 +267,7 @@ class Files:
         file_id: str | None,
         *,
         read_timeout: float | None = READ_TIMEOUT,
-        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        max_line_bytes: int = 64 * 1024**2,
     ) -> AsyncGenerator[bytes, None]:
         """Yield a file's non-blank lines as bytes, without their ``\n`` or ``\r\n``.
 
@@ -277,6 +276,8 @@ class Files:
         or ``""`` as :meth:`content` does. (For line numbers, use
         ``iter_numbered_lines(client.files.content(file_id))``.)
         """
+        from ._jsonl import iter_lines  # the JSONL machinery loads on first use
+
         chunks = self.content(file_id, read_timeout=read_timeout)
         return iter_lines(chunks, max_line_bytes=max_line_bytes, source=file_id or None)
 

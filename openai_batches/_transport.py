@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import platform
+import sys
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import ExitStack
 from typing import Any, TypeAlias, TypeVar, overload
@@ -51,9 +51,8 @@ __all__ = [
 
 log = logging.getLogger("openai_batches")
 
-USER_AGENT = (
-    f"openai-batches/{__version__} aiohttp/{aiohttp.__version__} python/{platform.python_version()}"
-)
+_PYTHON = ".".join(map(str, sys.version_info[:3]))
+USER_AGENT = f"openai-batches/{__version__} aiohttp/{aiohttp.__version__} python/{_PYTHON}"
 
 T = TypeVar("T")
 
