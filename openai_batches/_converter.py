@@ -150,23 +150,18 @@ def _fast_model_hook(cl: Any, converter: cattrs.Converter) -> Callable[[Any, Any
         if inner in (str, int, bool):
             names[f"t{n}"] = inner
             checks.append(f"({guard}{var}.__class__ is not t{n})")
-        elif isinstance(inner, type) and issubclass(inner, OpenEnum):
-            names[f"m{n}"] = inner._value2member_map_
-            names[f"h{n}"] = converter.get_structure_hook(inner)
-            names[f"t{n}"] = inner
-            indent = "  "
-            if optional:
-                lines.append(f"  if {var} is not __None:")
-                indent = "    "
-            lines.append(f"{indent}{var} = m{n}.get({var}) or h{n}({var}, t{n})")
         else:
             names[f"h{n}"] = converter.get_structure_hook(inner)
             names[f"t{n}"] = inner
-            indent = "  "
+            call = f"h{n}({var}, t{n})"
+            if isinstance(inner, type) and issubclass(inner, OpenEnum):
+                # Known values by a dict lookup; the hook only for new ones.
+                names[f"m{n}"] = inner._value2member_map_
+                call = f"m{n}.get({var}) or {call}"
             if optional:
-                lines.append(f"  if {var} is not __None:")
-                indent = "    "
-            lines.append(f"{indent}{var} = h{n}({var}, t{n})")
+                lines += [f"  if {var} is not __None:", f"    {var} = {call}"]
+            else:
+                lines.append(f"  {var} = {call}")
         args.append(var)
     if checks:
         lines.append(f"  if {' or '.join(checks)}:")

@@ -23,6 +23,7 @@ __all__ = [
     "ExitCode",
     "UsageError",
     "add_common_options",
+    "command_group",
     "make_client",
     "positive_int",
     "report_error",
@@ -176,6 +177,32 @@ def make_client(args: argparse.Namespace) -> Client:
 def output(args: argparse.Namespace) -> Output:
     """The output chosen by ``--json``."""
     return Output(json=bool(getattr(args, "json", False)))
+
+
+def command_group(
+    commands: Subparsers, name: str, help: str
+) -> Callable[[str, object, str], argparse.ArgumentParser]:
+    """Add a group such as ``batches``; return a function that adds its sub-commands.
+
+    The group alone prints its help. Each sub-command gets the common options and runs
+    its handler with a client.
+    """
+    group = commands.add_parser(name, help=help)
+    group.set_defaults(run=lambda _: _print_help(group))
+    sub = group.add_subparsers(title=f"{name} commands", metavar="COMMAND")
+
+    def command(name: str, handler: object, help: str) -> argparse.ArgumentParser:
+        parser = sub.add_parser(name, help=help, description=help)
+        add_common_options(parser)
+        parser.set_defaults(run=run_with_client, command=handler)
+        return parser
+
+    return command
+
+
+def _print_help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return ExitCode.USAGE
 
 
 def run_with_client(args: argparse.Namespace) -> int:

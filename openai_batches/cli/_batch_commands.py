@@ -13,10 +13,9 @@ from .._batches import ENDPOINTS
 from ._app import (
     ExitCode,
     UsageError,
-    add_common_options,
+    command_group,
     non_negative_float,
     positive_int,
-    run_with_client,
     take,
 )
 from ._output import BATCH_COLUMNS, Output, batch_row
@@ -30,15 +29,7 @@ __all__ = ["register", "wait_with_progress"]
 
 def register(commands: Subparsers) -> None:
     """Add ``batches`` and its sub-commands."""
-    group = commands.add_parser("batches", help="list, inspect, create, wait for batches")
-    group.set_defaults(run=lambda _: _help(group))
-    sub = group.add_subparsers(title="batches commands", metavar="COMMAND")
-
-    def command(name: str, handler: object, help: str) -> argparse.ArgumentParser:
-        parser = sub.add_parser(name, help=help, description=help)
-        add_common_options(parser)
-        parser.set_defaults(run=run_with_client, command=handler)
-        return parser
+    command = command_group(commands, "batches", "list, inspect, create, wait for batches")
 
     p = command("list", list_batches, "list batches, newest first")
     p.add_argument("--limit", type=positive_int, default=20, help="batches to show (default 20)")
@@ -87,11 +78,6 @@ def register(commands: Subparsers) -> None:
         type=Path,
         help="write the requests that failed or never ran to PATH, a JSONL file to re-submit",
     )
-
-
-def _help(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return ExitCode.USAGE
 
 
 def _add_wait_options(parser: argparse.ArgumentParser) -> None:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import Client
-from ._app import ExitCode, add_common_options, positive_int, run_with_client, take
+from ._app import ExitCode, command_group, positive_int, take
 from ._output import FILE_COLUMNS, Output, file_row
 from ._transfer import download, upload
 
@@ -20,15 +19,7 @@ __all__ = ["register", "register_emulator"]
 
 def register(commands: Subparsers) -> None:
     """Add ``files`` and its sub-commands."""
-    group = commands.add_parser("files", help="list, upload, download, delete files")
-    group.set_defaults(run=lambda _: _help(group))
-    sub = group.add_subparsers(title="files commands", metavar="COMMAND")
-
-    def command(name: str, handler: object, help: str) -> argparse.ArgumentParser:
-        parser = sub.add_parser(name, help=help, description=help)
-        add_common_options(parser)
-        parser.set_defaults(run=run_with_client, command=handler)
-        return parser
+    command = command_group(commands, "files", "list, upload, download, delete files")
 
     p = command("list", list_files, "list files")
     p.add_argument("--purpose", help="only files with this purpose, such as batch")
@@ -71,11 +62,6 @@ def register_emulator(commands: Subparsers) -> None:
     )
     add_arguments(parser)
     parser.set_defaults(run=run)
-
-
-def _help(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return ExitCode.USAGE
 
 
 async def list_files(client: Client, args: argparse.Namespace, out: Output) -> int:
