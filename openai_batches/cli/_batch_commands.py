@@ -101,15 +101,8 @@ def _add_wait_options(parser: argparse.ArgumentParser) -> None:
 
 async def list_batches(client: Client, args: argparse.Namespace, out: Output) -> int:
     """Print up to ``--limit`` batches, newest first."""
-    rows = []
     batches = client.batches.list(limit=min(args.limit, 100), after=args.after)
-    async for batch in take(batches, args.limit):
-        if out.json:
-            out.json_line(batch)
-        else:
-            rows.append(batch_row(batch))
-    if not out.json:
-        out.table(BATCH_COLUMNS, rows)
+    await out.listing(take(batches, args.limit), BATCH_COLUMNS, batch_row)
     return ExitCode.OK
 
 

@@ -66,17 +66,10 @@ def register_emulator(commands: Subparsers) -> None:
 
 async def list_files(client: Client, args: argparse.Namespace, out: Output) -> int:
     """Print up to ``--limit`` files."""
-    rows = []
     files = client.files.list(
         purpose=args.purpose, order=args.order, limit=min(args.limit, 1000), after=args.after
     )
-    async for file in take(files, args.limit):
-        if out.json:
-            out.json_line(file)
-        else:
-            rows.append(file_row(file))
-    if not out.json:
-        out.table(FILE_COLUMNS, rows)
+    await out.listing(take(files, args.limit), FILE_COLUMNS, file_row)
     return ExitCode.OK
 
 

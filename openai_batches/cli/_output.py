@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import datetime
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TextIO
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
+from typing import Any, TextIO, TypeVar
 
 import attrs
 import orjson
 
 from .. import Batch, BatchRequestCounts, FileObject
+
+T = TypeVar("T")
 
 __all__ = [
     "BATCH_COLUMNS",
@@ -150,6 +152,19 @@ class Output:
         for row in [tuple(columns), *rows]:
             cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
             print("  ".join(cells).rstrip(), file=self.stream)
+
+    async def listing(
+        self, items: AsyncIterable[T], columns: Sequence[str], row: Callable[[T], Sequence[str]]
+    ) -> None:
+        """Print a walk: one JSON line per item as it comes, or a table at the end."""
+        rows = []
+        async for item in items:
+            if self.json:
+                self.json_line(item)
+            else:
+                rows.append(row(item))
+        if not self.json:
+            self.table(columns, rows)
 
     def details(self, pairs: Sequence[tuple[str, str]]) -> None:
         """Print ``name  value`` lines, the values aligned."""
