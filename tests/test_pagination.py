@@ -331,3 +331,41 @@ async def test_walks_run_alongside_other_work(server: LoopbackServer) -> None:
     # Interleaved, not one walk after the other.
     first_file = paths.index("/v1/files")
     assert first_file < paths.index("/v1/batches", first_file - 1) + 13
+
+
+@pytest.mark.parametrize("walk", ["list", "pages"])
+async def test_a_page_is_let_go_before_the_next_is_fetched(walk: str) -> None:
+    """Only one page is alive at a time: the next is parsed into the memory it frees."""
+    import json
+    import weakref
+
+    from multidict import CIMultiDict, CIMultiDictProxy
+
+    from openai_batches._pagination import iter_items, structured_pages, walk_pages
+    from openai_batches._transport import Response
+
+    bodies = [
+        {"object": "list", "data": files(3)[:2], "last_id": "file-00001", "has_more": True},
+        {"object": "list", "data": files(3)[2:], "last_id": "file-00002", "has_more": False},
+    ]
+    sent: list[weakref.ref[Response]] = []
+    alive_when_fetching: list[bool] = []
+
+    async def fetch(after: str | None) -> Response:
+        alive_when_fetching.extend(ref() is not None for ref in sent)
+        response = Response(
+            200, CIMultiDictProxy(CIMultiDict()), json.dumps(bodies[len(sent)]).encode(), "GET", "u"
+        )
+        sent.append(weakref.ref(response))
+        return response
+
+    if walk == "list":
+        got = [f.id async for f in iter_items(walk_pages(fetch, None), FileObject)]
+    else:
+        got = [
+            f.id
+            async for p in structured_pages(walk_pages(fetch, None), FileObject)
+            for f in p.data
+        ]
+    assert got == ["file-00000", "file-00001", "file-00002"]
+    assert alive_when_fetching == [False]
