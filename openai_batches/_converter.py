@@ -66,10 +66,12 @@ def _structure_optional_int(value: object, _: object) -> int | None:
 def _structure_metadata(value: object, _: object) -> dict[str, str] | None:
     if value is None:
         return None
-    if value.__class__ is dict and all(
-        k.__class__ is str and v.__class__ is str for k, v in value.items()
-    ):
-        return dict(value)
+    if value.__class__ is dict:
+        for k, v in value.items():
+            if k.__class__ is not str or v.__class__ is not str:
+                break
+        else:
+            return dict(value)
     raise _wrong(value, "an object of strings or null")
 
 
@@ -126,7 +128,7 @@ def _fast_model_hook(cl: Any, converter: cattrs.Converter) -> Callable[[Any, Any
     wrong types raise. On any failure the caller asks the detailed twin where it was.
     """
     origin = get_origin(cl) or cl
-    names: dict[str, Any] = {"__cl": origin, "__None": None}
+    names: dict[str, Any] = {"__cl": origin, "__None": None, "__type": type}
     lines = [f"def structure_{origin.__name__}(o, _=None):"]
     args = []
     checks = []
@@ -144,25 +146,33 @@ def _fast_model_hook(cl: Any, converter: cattrs.Converter) -> Callable[[Any, Any
             lines.append(f"  {var} = o.get({field.name!r})")
             lines.append(f"  {var} = f{n}() if {var} is None else {var}")
             optional = False
+        elif field.default is None:
+            lines.append(f"  {var} = o.get({field.name!r})")
         else:
             names[f"d{n}"] = field.default
             lines.append(f"  {var} = o.get({field.name!r}, d{n})")
         guard = f"{var} is not __None and " if optional else ""
         if inner in (str, int, bool):
             names[f"t{n}"] = inner
-            checks.append(f"({guard}{var}.__class__ is not t{n})")
+            checks.append(f"({guard}__type({var}) is not t{n})")
+            args.append(var)
+            continue
+        names[f"h{n}"] = converter.get_structure_hook(inner)
+        names[f"t{n}"] = inner
+        indent = "    " if optional else "  "
+        if optional:
+            lines.append(f"  if {var} is not __None:")
+        if isinstance(inner, type) and issubclass(inner, OpenEnum):
+            # Known values by a dict lookup; the hook only for new ones (or wrong types).
+            names[f"m{n}"] = inner._value2member_map_
+            lines += [
+                f"{indent}try:",
+                f"{indent}  {var} = m{n}[{var}]",
+                f"{indent}except (KeyError, TypeError):",
+                f"{indent}  {var} = h{n}({var}, t{n})",
+            ]
         else:
-            names[f"h{n}"] = converter.get_structure_hook(inner)
-            names[f"t{n}"] = inner
-            call = f"h{n}({var}, t{n})"
-            if isinstance(inner, type) and issubclass(inner, OpenEnum):
-                # Known values by a dict lookup; the hook only for new ones.
-                names[f"m{n}"] = inner._value2member_map_
-                call = f"m{n}.get({var}) or {call}"
-            if optional:
-                lines += [f"  if {var} is not __None:", f"    {var} = {call}"]
-            else:
-                lines.append(f"  {var} = {call}")
+            lines.append(f"{indent}{var} = h{n}({var}, t{n})")
         args.append(var)
     if checks:
         lines.append(f"  if {' or '.join(checks)}:")

@@ -188,7 +188,17 @@ def test_wrong_shapes_raise_with_their_path(mutate: Any, path: str) -> None:
 
 def test_no_coercion_of_wrong_primitive_types() -> None:
     data = sample("file_object_example")
-    for field, value in (("bytes", 1.5), ("bytes", True), ("filename", 7), ("purpose", 3)):
+    wrong: list[tuple[str, object]] = [
+        ("bytes", 1.5),
+        ("bytes", True),
+        ("filename", 7),
+        ("purpose", 3),
+        ("purpose", ["batch"]),
+        ("purpose", {"batch": 1}),
+        ("status", True),
+        ("status", ["processed"]),
+    ]
+    for field, value in wrong:
         with pytest.raises(TypeError):
             fast({**data, field: value}, FileObject)
 
