@@ -20,7 +20,7 @@ from ._errors import (
     ConflictError,
     ResponseValidationError,
 )
-from ._models import Batch, Page
+from ._models import Batch, BatchStatus, Page
 from ._pagination import (
     RawPage,
     check_cursor,
@@ -29,7 +29,7 @@ from ._pagination import (
     structured_pages,
     walk_pages,
 )
-from ._transport import Response, Transport, encode_path
+from ._transport import Response, StopRetrying, Transport, encode_path
 from ._types import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 from ._wait import OnCancel, OnProgress, Polling, wait_for_batch
 
@@ -75,6 +75,13 @@ MAX_OUTPUT_TTL = 30 * 24 * 3600
 _LOOKUP_SKEW = 600.0
 # ...and never more than this many pages of the newest batches.
 _LOOKUP_PAGES = 5
+
+#: A cancel that met these has already taken effect.
+_CANCELLED = frozenset({BatchStatus.CANCELLING, BatchStatus.CANCELLED})
+#: A cancel that met these may be sent again.
+_CANCELLABLE = frozenset({BatchStatus.VALIDATING, BatchStatus.IN_PROGRESS})
+#: A cancel answered 409 looks at the batch before trying again.
+_CONFLICT = frozenset({409})
 
 
 class GenerateKey(enum.Enum):
@@ -266,11 +273,34 @@ class Batches:
     ) -> Batch:
         """Ask the API to cancel a batch; it goes to ``cancelling``, then ``cancelled``.
 
+        After a lost answer, a 5xx or a 409, the batch is looked at before anything is
+        sent again: if it is already cancelling or cancelled, an earlier attempt worked
+        and that batch is returned; if it is finalizing or final, ConflictError is raised
+        at once, noting its status; only while it is still validating or in progress is
+        the cancel sent again, as the retry policy allows.
+
         Returns:
             The batch as the API answered, usually ``cancelling``.
+
+        Raises:
+            ValueError: ``batch_id`` is empty.
+            NotFoundError: There is no such batch.
+            ConflictError: The batch can no longer be cancelled.
         """
         path = encode_path("batches/{}/cancel", batch_id)
-        return decode(await self._transport.request("POST", path, timeout=timeout), Batch)
+
+        async def settle() -> Batch | None:
+            batch = await self.retrieve(batch_id, timeout=timeout)
+            if batch.status in _CANCELLED:
+                return batch
+            if batch.status in _CANCELLABLE or not batch.status.known:
+                return None
+            raise StopRetrying(f"The batch is {batch.status}; it can no longer be cancelled.")
+
+        answer = await self._transport.request(
+            "POST", path, timeout=timeout, reconcile=settle, reconcile_statuses=_CONFLICT
+        )
+        return answer if isinstance(answer, Batch) else decode(answer, Batch)
 
     async def wait(
         self,

@@ -17,7 +17,15 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Mapping,
+    Sequence,
+)
 from contextlib import ExitStack
 from typing import Any, TypeAlias, TypeVar, overload
 from urllib.parse import quote
@@ -43,6 +51,7 @@ __all__ = [
     "FilePart",
     "FormField",
     "Response",
+    "StopRetrying",
     "StreamContext",
     "StreamResponse",
     "Transport",
@@ -209,6 +218,13 @@ def _build_form(
     return form
 
 
+class StopRetrying(Exception):
+    """Raised by a ``reconcile`` that found the request cannot succeed by sending it again.
+
+    The request's own error is raised at once, with this exception's message as a note.
+    """
+
+
 def outcome_unknown(error: APIError) -> bool:
     """Whether the server may have acted on a request that failed with ``error``.
 
@@ -317,6 +333,7 @@ class Transport:
         timeout: TimeoutTypes | UseClientDefault = ...,
         max_retries: int | None = ...,
         reconcile: None = ...,
+        reconcile_statuses: Collection[int] = ...,
         resend_unknown: bool = ...,
     ) -> Response: ...
 
@@ -331,6 +348,7 @@ class Transport:
         timeout: TimeoutTypes | UseClientDefault = ...,
         max_retries: int | None = ...,
         reconcile: Callable[[], Awaitable[T | None]],
+        reconcile_statuses: Collection[int] = ...,
         resend_unknown: bool = ...,
     ) -> Response | T: ...
 
@@ -344,6 +362,7 @@ class Transport:
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         reconcile: Callable[[], Awaitable[T | None]] | None = None,
+        reconcile_statuses: Collection[int] = (),
         resend_unknown: bool = True,
     ) -> Response | T:
         """Send a request, retrying as the policy says, and read the whole answer.
@@ -356,8 +375,9 @@ class Transport:
             json: A JSON body.
             timeout: This call's timeout, instead of the client's.
             max_retries: This call's retries, instead of the client's.
-            reconcile: For requests that create something: called after an attempt
-                whose outcome is unknown (see :meth:`_retrying`).
+            reconcile: For requests that create or change something: called after an
+                attempt whose outcome is unknown (see :meth:`_retrying`).
+            reconcile_statuses: Error statuses after which ``reconcile`` is called too.
             resend_unknown: Whether an attempt whose outcome is unknown may be sent
                 again when there is no ``reconcile``.
 
@@ -376,6 +396,7 @@ class Transport:
             lambda: self._send(method, url, params, json, client_timeout),
             max_retries=max_retries,
             reconcile=reconcile,
+            reconcile_statuses=reconcile_statuses,
             resend_unknown=resend_unknown,
         )
 
@@ -387,6 +408,7 @@ class Transport:
         *,
         max_retries: int | None,
         reconcile: Callable[[], Awaitable[T | None]] | None = None,
+        reconcile_statuses: Collection[int] = (),
         resend_unknown: bool = True,
         may_resend: Callable[[], bool] = lambda: True,
     ) -> Response | T:
@@ -397,8 +419,10 @@ class Transport:
         ``reconcile``, if given, is awaited before any retry and before the final error;
         a value it returns is returned instead and nothing is sent again, so a request
         that creates something never creates it twice; if the look itself fails, the
-        request's error is raised with a note, never sent again blind. Without
-        ``reconcile``, ``resend_unknown=False`` raises such an outcome at once.
+        request's error is raised with a note, never sent again blind. ``reconcile`` is
+        also called after an answer whose status is in ``reconcile_statuses``, and may
+        raise :class:`StopRetrying` to end the retries at once. Without ``reconcile``,
+        ``resend_unknown=False`` raises an unknown outcome at once.
         ``may_resend`` says whether the body can be sent again at all (a one-shot
         stream cannot).
         """
@@ -419,13 +443,15 @@ class Transport:
                     response.status, headers, response.body, method=method, url=str(url)
                 )
                 retryable = self.retry.should_retry(response.status, headers)
-            if outcome_unknown(error):
-                if reconcile is not None:
-                    found = await self.look_for_outcome(reconcile, error, method, url)
-                    if found is not None:
-                        return found
-                elif not resend_unknown:
-                    raise error
+            unknown = outcome_unknown(error)
+            if reconcile is not None and (
+                unknown or getattr(error, "status_code", None) in reconcile_statuses
+            ):
+                found = await self.look_for_outcome(reconcile, error, method, url)
+                if found is not None:
+                    return found
+            elif unknown and not resend_unknown:
+                raise error
             if attempt >= retries or not retryable:
                 raise error
             if not may_resend():
@@ -551,17 +577,21 @@ class Transport:
         """Await ``reconcile`` after ``error`` left a request's outcome unknown.
 
         Raises:
-            APIError: ``error`` itself, with a note, when the look fails too.
+            APIError: ``error`` itself, with a note, when the look fails too or raises
+                :class:`StopRetrying`.
         """
         try:
             return await reconcile()
+        except StopRetrying as stop:
+            error.add_note(str(stop))
         except APIError as lookup_error:
             # Sending again could make a second copy; better to say we do not know.
             error.add_note(
                 f"Checking whether {method} {url} took effect failed too ({lookup_error}); "
-                "what it would have created may or may not have been created."
+                "it may or may not have taken effect."
             )
             raise error  # noqa: B904 - the request's error, with the look as context
+        raise error
 
     def stream(
         self,

@@ -299,7 +299,7 @@ async def test_a_failed_search_raises_the_create_error_saying_so(
         )
 
     assert isinstance(caught.value.__context__, ob.InternalServerError)
-    assert "may or may not have been created" in " ".join(caught.value.__notes__)
+    assert "may or may not have taken effect" in " ".join(caught.value.__notes__)
     assert calls(openai_emulator).count("POST /v1/batches") == 1
 
 
