@@ -311,23 +311,22 @@ def report(title: str, items: int, times: dict[str, list[float]]) -> None:
 
 
 def import_times(rounds: int) -> None:
+    """Time each import in ``rounds`` fresh interpreters, alternating the two."""
     code = "import time; t = time.perf_counter(); import {}; print(time.perf_counter() - t)"
 
     def measure(module: str) -> float:
-        samples = []
-        for _ in range(rounds):
-            out = subprocess.run(
-                [sys.executable, "-c", code.format(module)],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            samples.append(float(out.stdout))
-        return statistics.median(samples)
+        out = subprocess.run(
+            [sys.executable, "-c", code.format(module)], check=True, capture_output=True, text=True
+        )
+        return float(out.stdout)
 
-    base = measure("aiohttp")
-    ours = measure("openai_batches")
-    print(f"\nimport, {rounds} fresh interpreters each")
+    samples: dict[str, list[float]] = {"aiohttp": [], "openai_batches": []}
+    for _ in range(rounds):
+        for module, values in samples.items():
+            values.append(measure(module))
+    base = statistics.median(samples["aiohttp"])
+    ours = statistics.median(samples["openai_batches"])
+    print(f"\nimport, {rounds} fresh interpreters each, alternating")
     print(f"  aiohttp         median {base * 1000:8.1f} ms")
     print(f"  openai_batches  median {ours * 1000:8.1f} ms  ratio {ours / base:5.2f}")
 

@@ -1,13 +1,13 @@
 """An asyncio client for the OpenAI Batch and Files APIs.
 
-Everything public is importable from here; the ``_*`` modules are private. The request
-and result line tools load on first use, which keeps this import close to the cost of
-importing aiohttp alone.
+Everything public is importable from here; the ``_*`` modules are private. Only the
+client, its configuration and the errors load with the package; the models, the
+resources and the line tools load on first use (PEP 562), which keeps this import close
+to the cost of importing aiohttp alone.
 """
 
 from typing import TYPE_CHECKING, Any
 
-from ._batches import GENERATE_KEY, IDEMPOTENCY_METADATA_KEY, Batches
 from ._client import Client
 from ._errors import (
     APIConnectionError,
@@ -31,30 +31,9 @@ from ._errors import (
     UnprocessableEntityError,
     WaitTimeoutError,
 )
-from ._files import Files
-from ._models import (
-    Batch,
-    BatchError,
-    BatchErrors,
-    BatchRequestCounts,
-    BatchStatus,
-    BatchUsage,
-    FileDeleted,
-    FileObject,
-    FilePurpose,
-    FileStatus,
-    InputTokensDetails,
-    OutputTokensDetails,
-    Page,
-    Upload,
-    UploadPart,
-    UploadStatus,
-)
 from ._retry import RetryPolicy
 from ._types import USE_CLIENT_DEFAULT, Timeout
-from ._uploads import Uploads
 from ._version import __version__
-from ._wait import Polling
 
 __all__ = [
     "GENERATE_KEY",
@@ -120,6 +99,33 @@ __all__ = [
 ]
 
 _LAZY = {
+    "GENERATE_KEY": "_batches",
+    "IDEMPOTENCY_METADATA_KEY": "_batches",
+    "Batches": "_batches",
+    "Files": "_files",
+    "Uploads": "_uploads",
+    "Polling": "_wait",
+    **dict.fromkeys(
+        [
+            "Batch",
+            "BatchError",
+            "BatchErrors",
+            "BatchRequestCounts",
+            "BatchStatus",
+            "BatchUsage",
+            "FileDeleted",
+            "FileObject",
+            "FilePurpose",
+            "FileStatus",
+            "InputTokensDetails",
+            "OutputTokensDetails",
+            "Page",
+            "Upload",
+            "UploadPart",
+            "UploadStatus",
+        ],
+        "_models",
+    ),
     "BatchRequest": "_lines",
     "BatchResult": "_lines",
     "ResultError": "_lines",
@@ -136,6 +142,8 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from ._batches import GENERATE_KEY, IDEMPOTENCY_METADATA_KEY, Batches
+    from ._files import Files
     from ._jsonl import (
         RequestWriter,
         Shard,
@@ -145,7 +153,27 @@ if TYPE_CHECKING:
         write_requests,
     )
     from ._lines import BatchRequest, BatchResult, ResultError, ResultFailure, ResultResponse
+    from ._models import (
+        Batch,
+        BatchError,
+        BatchErrors,
+        BatchRequestCounts,
+        BatchStatus,
+        BatchUsage,
+        FileDeleted,
+        FileObject,
+        FilePurpose,
+        FileStatus,
+        InputTokensDetails,
+        OutputTokensDetails,
+        Page,
+        Upload,
+        UploadPart,
+        UploadStatus,
+    )
     from ._results import JoinSummary, ResultJoin
+    from ._uploads import Uploads
+    from ._wait import Polling
 
 
 def __getattr__(name: str) -> Any:

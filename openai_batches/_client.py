@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import os
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import aiohttp
 
-from ._batches import Batches
 from ._errors import OpenAIError
-from ._files import Files
 from ._retry import RetryPolicy
 from ._transport import Transport, default_headers
 from ._types import Timeout, TimeoutTypes
-from ._uploads import Uploads
+
+if TYPE_CHECKING:
+    from ._batches import Batches
+    from ._files import Files
+    from ._uploads import Uploads
 
 __all__ = ["DEFAULT_BASE_URL", "Client"]
 
@@ -56,10 +59,6 @@ class Client:
         OpenAIError: No API key was given and ``OPENAI_API_KEY`` is not set.
     """
 
-    batches: Batches
-    files: Files
-    uploads: Uploads
-
     def __init__(
         self,
         api_key: str | None = None,
@@ -91,9 +90,39 @@ class Client:
             session=session,
         )
         self.base_url = self._transport.base_url
-        self.uploads = Uploads(self._transport)
-        self.files = Files(self._transport, uploads=self.uploads)
-        self.batches = Batches(self._transport, files=self.files)
+        self._uploads: Uploads | None = None
+        self._files: Files | None = None
+        self._batches: Batches | None = None
+
+    # The resources, and the modules behind them, load on first use: `import
+    # openai_batches` then costs little more than importing aiohttp.
+
+    @property
+    def batches(self) -> Batches:
+        """The Batch API: create, retrieve, cancel, list, wait for and read batches."""
+        if self._batches is None:
+            from ._batches import Batches
+
+            self._batches = Batches(self._transport, files=self.files)
+        return self._batches
+
+    @property
+    def files(self) -> Files:
+        """The Files API: upload, list, retrieve, delete and download files."""
+        if self._files is None:
+            from ._files import Files
+
+            self._files = Files(self._transport, uploads=self.uploads)
+        return self._files
+
+    @property
+    def uploads(self) -> Uploads:
+        """The Uploads API: large files sent in parts."""
+        if self._uploads is None:
+            from ._uploads import Uploads
+
+            self._uploads = Uploads(self._transport)
+        return self._uploads
 
     def __repr__(self) -> str:
         # Never the key.

@@ -41,3 +41,32 @@ def test_errors_share_one_root() -> None:
         value = getattr(openai_batches, name)
         if inspect.isclass(value) and issubclass(value, Exception):
             assert issubclass(value, openai_batches.OpenAIError), name
+
+
+def test_the_package_import_leaves_models_resources_and_parsers_for_later() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, openai_batches\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('openai_batches', 'cattrs', 'orjson', 'attrs', 'attr'))))"
+    )
+    loaded = set(
+        subprocess.run(
+            [sys.executable, "-c", code], check=True, capture_output=True, text=True
+        ).stdout.split()
+    )
+    assert "openai_batches._client" in loaded
+    for later in ("_models", "_batches", "_files", "_uploads", "_converter", "_jsonl"):
+        assert f"openai_batches.{later}" not in loaded
+    assert "cattrs" not in loaded
+    assert "orjson" not in loaded
+
+
+def test_resources_are_built_once_on_first_use() -> None:
+    client = openai_batches.Client("sk-test")
+    assert client.batches is client.batches
+    assert client.files is client.files
+    assert client.uploads is client.uploads
+    assert type(client.batches).__name__ == "Batches"
