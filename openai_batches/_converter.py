@@ -177,7 +177,15 @@ def _fast_model_hook(cl: Any, converter: cattrs.Converter) -> Callable[[Any, Any
     if checks:
         lines.append(f"  if {' or '.join(checks)}:")
         lines.append("    raise TypeError('a field has the wrong type')")
-    lines.append(f"  return __cl({', '.join(args)})")
+    if _plain(origin):
+        # What attrs' __init__ would do, without the second call: a fifth of the time.
+        names["__new"] = object.__new__
+        lines.append("  __self = __new(__cl)")
+        for field, arg in zip(attrs.fields(origin), args, strict=True):
+            lines.append(f"  __self.{field.name} = {arg}")
+        lines.append("  return __self")
+    else:
+        lines.append(f"  return __cl({', '.join(args)})")
     # Constants become default arguments: local lookups are faster than global ones.
     lines[0] = (
         f"def structure_{origin.__name__}(o, _=None, {', '.join(f'{k}={k}' for k in names)}):"
@@ -186,6 +194,22 @@ def _fast_model_hook(cl: Any, converter: cattrs.Converter) -> Callable[[Any, Any
     exec(compile(script, f"<openai_batches structure {origin.__name__}>", "exec"), names)
     structure: Callable[[Any, Any], Any] = names[f"structure_{origin.__name__}"]
     return structure
+
+
+def _plain(cl: type) -> bool:
+    """Whether building ``cl`` is only setting its fields: its ``__init__`` runs nothing else.
+
+    True for an attrs class whose fields have no validator or converter, are all set by
+    ``__init__``, and that has no ``__attrs_pre_init__``, ``__attrs_post_init__`` or
+    ``__setattr__`` of its own (frozen classes have one).
+    """
+    setattr_: object = cl.__setattr__
+    return (
+        setattr_ is object.__setattr__
+        and not hasattr(cl, "__attrs_pre_init__")
+        and not hasattr(cl, "__attrs_post_init__")
+        and all(f.init and f.validator is None and f.converter is None for f in attrs.fields(cl))
+    )
 
 
 def _model_hook(cl: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:

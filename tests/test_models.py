@@ -218,3 +218,28 @@ def test_strict_twin_forbids_unknown_keys_on_files() -> None:
     with pytest.raises(ForbiddenExtraKeysError):
         STRICT.structure(data, FileObject)
     assert fast(data, FileObject).raw["new_field"] == 1
+
+
+def test_models_are_built_without_init_only_when_init_does_nothing_else() -> None:
+    import attrs
+
+    from openai_batches._converter import _plain
+    from openai_batches._models import Batch, BatchUsage
+
+    @attrs.define
+    class Checked:
+        n: int = attrs.field(validator=attrs.validators.instance_of(int))
+
+    @attrs.frozen
+    class Frozen:
+        n: int
+
+    @attrs.define
+    class Hooked:
+        n: int
+
+        def __attrs_post_init__(self) -> None:
+            pass
+
+    assert all(_plain(cl) for cl in (FileObject, Batch, BatchUsage))
+    assert not any(_plain(cl) for cl in (Checked, Frozen, Hooked))
