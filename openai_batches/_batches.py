@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import logging
 import time
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from ._decode import decode
-from ._errors import (
-    ConflictError,
-    ResponseValidationError,
-)
+from ._errors import APIError, ConflictError, ResponseValidationError
 from ._models import Batch, BatchStatus, Page
 from ._pagination import (
     RawPage,
@@ -38,6 +36,8 @@ if TYPE_CHECKING:
     from ._jsonl import RequestWriter
     from ._lines import BatchResult
     from ._results import ContentSource, JoinSummary, RequestInputs, ResultJoin
+
+log = logging.getLogger("openai_batches")
 
 #: The longest line the results reader accepts (as ``_jsonl.DEFAULT_MAX_LINE_BYTES``).
 _MAX_LINE_BYTES = 64 * 1024**2
@@ -207,10 +207,14 @@ class Batches:
         self, body: dict[str, Any], key: str | None, timeout: TimeoutTypes | UseClientDefault
     ) -> Batch:
         since = time.time()
+        missed = False
 
         async def find() -> Batch | None:
+            nonlocal missed
             assert key is not None
-            return await self._find_created(key, since, timeout)
+            found = await self._find_created(key, since, timeout)
+            missed = missed or found is None
+            return found
 
         # Without a key an unknown outcome cannot be checked, so it is raised, not re-sent.
         response = await self._transport.request(
@@ -222,22 +226,38 @@ class Batches:
             resend_unknown=False,
         )
         if isinstance(response, Batch):
-            return response
-        try:
-            return decode(response, Batch)
-        except ResponseValidationError as exc:
-            # A 2xx: the batch exists, but its answer is unreadable; fetch it by its key.
-            if key is None:
-                raise
-            found = await self._transport.look_for_outcome(find, exc, "POST", response.url)
-            if found is None:
-                raise
-            return found
+            batch = response
+        else:
+            try:
+                batch = decode(response, Batch)
+            except ResponseValidationError as exc:
+                # A 2xx: the batch exists, but its answer is unreadable; fetch it by its key.
+                if key is None:
+                    raise
+                found = await self._transport.look_for_outcome(find, exc, "POST", response.url)
+                if found is None:
+                    raise
+                batch = found
+        if missed:
+            # A search found nothing and the create was sent again: the lost attempt may
+            # have been carried out since.
+            assert key is not None
+            await self._cancel_duplicates(batch, key, since, timeout)
+        return batch
 
     async def _find_created(
         self, key: str, since: float, timeout: TimeoutTypes | UseClientDefault
     ) -> Batch | None:
-        """The batch an earlier attempt created with ``key``, if the API made one.
+        """The batch an earlier attempt created with ``key``, if the API made one."""
+        async with contextlib.aclosing(self._created_with(key, since, timeout)) as found:
+            async for batch in found:
+                return batch
+        return None
+
+    async def _created_with(
+        self, key: str, since: float, timeout: TimeoutTypes | UseClientDefault
+    ) -> AsyncGenerator[Batch, None]:
+        """The batches tagged with ``key``, newest first.
 
         Looks through the newest batches, back to a few minutes before the first attempt
         (the API's clock may differ from ours) and at most a few pages.
@@ -250,11 +270,46 @@ class Batches:
             async for page in pages:
                 for batch in page.data:
                     if batch.metadata and batch.metadata.get(IDEMPOTENCY_METADATA_KEY) == key:
-                        return batch
+                        yield batch
                 number += 1
                 if number >= _LOOKUP_PAGES or not page.data or page.data[-1].created_at < oldest:
-                    return None
-        return None
+                    return
+
+    async def _cancel_duplicates(
+        self, kept: Batch, key: str, since: float, timeout: TimeoutTypes | UseClientDefault
+    ) -> None:
+        """Cancel the batches an attempt whose answer was lost started besides ``kept``.
+
+        An attempt that timed out may still be queued at the API when the search before
+        the next attempt runs, and start a second batch later. After such a create, the
+        search runs once more. Whatever goes wrong here is logged, never raised: the
+        create itself succeeded.
+        """
+        try:
+            others = [b async for b in self._created_with(key, since, timeout) if b.id != kept.id]
+        except APIError as exc:
+            log.warning("Could not look for duplicates of batch %s: %s", kept.id, exc)
+            return
+        for other in others:
+            if other.status.is_final or other.status is BatchStatus.CANCELLING:
+                continue
+            try:
+                await self.cancel(other.id, timeout=timeout)
+            except APIError as exc:
+                log.warning(
+                    "Batch %s duplicates batch %s (a lost create attempt started it) "
+                    "and could not be cancelled: %s",
+                    other.id,
+                    kept.id,
+                    " ".join([str(exc), *getattr(exc, "__notes__", ())]),
+                )
+            else:
+                log.warning(
+                    "Cancelled batch %s: a lost create attempt started it as a duplicate of "
+                    "batch %s.",
+                    other.id,
+                    kept.id,
+                )
 
     async def retrieve(
         self, batch_id: str, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT

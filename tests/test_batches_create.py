@@ -315,6 +315,6 @@ async def test_the_search_stops_at_batches_older_than_the_first_attempt(
         input_file_id=input_file(openai_emulator), endpoint="/v1/chat/completions"
     )
 
+    # One search before sending again, one for duplicates after: a page each.
     searches = [r for r in openai_emulator.requests if r.method == "GET"]
-    assert len(searches) == 1
-    assert searches[0].query == {"limit": "100"}
+    assert [s.query for s in searches] == [{"limit": "100"}, {"limit": "100"}]
