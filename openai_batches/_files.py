@@ -62,11 +62,21 @@ READ_TIMEOUT = 300.0
 FileInput = str | os.PathLike[str] | bytes | bytearray | memoryview | AsyncIterable[bytes]
 
 
+#: Called with the bytes of the file sent so far (see :meth:`Files.create`).
+OnUploadProgress = Callable[[int], object]
+
+#: The size of the pieces a path or bytes are sent in when progress is reported.
+_PROGRESS_CHUNK = 1 << 20
+
+
 class _Counted:
     """An async iterable of bytes, used once, that counts what passed through it."""
 
-    def __init__(self, source: AsyncIterable[bytes]) -> None:
+    def __init__(
+        self, source: AsyncIterable[bytes], on_progress: OnUploadProgress | None = None
+    ) -> None:
         self._source = source
+        self._on_progress = on_progress
         self.size = 0
         self.done = False
 
@@ -76,7 +86,37 @@ class _Counted:
                 raise TypeError(f"the file's iterator must yield bytes, got {type(chunk).__name__}")
             self.size += len(chunk)
             yield chunk
+            if self._on_progress is not None:
+                self._on_progress(self.size)
         self.done = True
+
+
+def _reporting(
+    file: str | os.PathLike[str] | bytes | bytearray | memoryview, on_progress: OnUploadProgress
+) -> Callable[[], AsyncIterator[bytes]]:
+    """A fresh reader of ``file`` per attempt, reporting the bytes sent as it goes."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        sent = 0
+        on_progress(0)
+        if isinstance(file, bytes | bytearray | memoryview):
+            view = memoryview(file).cast("B")
+            for start in range(0, len(view), _PROGRESS_CHUNK):
+                chunk = bytes(view[start : start + _PROGRESS_CHUNK])
+                yield chunk
+                sent += len(chunk)
+                on_progress(sent)
+            return
+        reader = await asyncio.to_thread(open, file, "rb")
+        try:
+            while chunk := await asyncio.to_thread(reader.read, _PROGRESS_CHUNK):
+                yield chunk
+                sent += len(chunk)
+                on_progress(sent)
+        finally:
+            reader.close()
+
+    return chunks
 
 
 def _no_file(file_id: str | None) -> bool:
@@ -122,6 +162,7 @@ class Files:
         expires_after: int | None = None,
         filename: str | None = None,
         use_uploads: bool | None = None,
+        on_progress: OnUploadProgress | None = None,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
     ) -> FileObject:
         """Upload a file.
@@ -140,6 +181,9 @@ class Files:
             use_uploads: ``True`` sends the file through the Uploads API in parts, ``False``
                 never; by default only files over ``max_single_upload`` bytes. Iterables
                 (whose size is unknown) are always sent in one request.
+            on_progress: Called with the bytes of the file sent so far: as each piece
+                goes out in one request (from 0 again if the request is sent again), or
+                as each part is done in parts. Keep it quick; it runs on the event loop.
             timeout: This call's timeout (each request's, for uploads in parts).
 
         Raises:
@@ -157,13 +201,15 @@ class Files:
         size: int | None
         if isinstance(file, str | os.PathLike | bytes | bytearray | memoryview):
             size = local_size(file)
-            source: FilePart = FilePart("file", filename, file)
+            source: FilePart = FilePart(
+                "file", filename, file if on_progress is None else _reporting(file, on_progress)
+            )
             counted = None
         elif isinstance(file, AsyncIterable):
             if use_uploads:
                 raise ValueError("use_uploads needs the size up front: pass a path or bytes")
             size = None
-            counted = _Counted(file)
+            counted = _Counted(file, on_progress)
             source = FilePart("file", filename, counted)
         else:
             raise TypeError(
@@ -175,7 +221,12 @@ class Files:
         ):
             assert not isinstance(file, AsyncIterable)
             return await self._uploads.upload_file(
-                file, purpose=purpose, filename=filename, expires_after=seconds, timeout=timeout
+                file,
+                purpose=purpose,
+                filename=filename,
+                expires_after=seconds,
+                on_progress=on_progress,
+                timeout=timeout,
             )
         fields: list[FormField] = [("purpose", purpose)]
         if seconds is not None:

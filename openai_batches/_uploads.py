@@ -235,6 +235,7 @@ class Uploads:
         expires_after: int | None = None,
         part_size: int | None = None,
         concurrency: int | None = None,
+        on_progress: Callable[[int], object] | None = None,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
     ) -> FileObject:
         """Upload a file of any size (up to the API's 8 GB) in parts, and return the file.
@@ -249,6 +250,7 @@ class Uploads:
             expires_after: Seconds after creation when the file expires (3600..2592000).
             part_size: Bytes per part, instead of this resource's setting.
             concurrency: Parts in flight at once, instead of this resource's setting.
+            on_progress: Called with the bytes of the parts sent so far, as each is done.
             timeout: Each request's timeout, instead of the client's.
 
         Raises:
@@ -279,7 +281,7 @@ class Uploads:
         )
         try:
             part_ids, md5 = await self._send_parts(
-                upload.id, file, size, part_size, concurrency, timeout
+                upload.id, file, size, part_size, concurrency, timeout, on_progress
             )
             done = await self.complete(upload.id, part_ids, md5=md5, timeout=timeout)
         except BaseException:
@@ -299,18 +301,24 @@ class Uploads:
         part_size: int,
         concurrency: int,
         timeout: TimeoutTypes | UseClientDefault,
+        on_progress: Callable[[int], object] | None = None,
     ) -> tuple[list[str], str]:
         """Read parts in order, hashing them, and send them ``concurrency`` at a time."""
         md5 = hashlib.md5(usedforsecurity=False)
         count = -(-size // part_size)
         part_ids: list[str] = [""] * count
         slots = asyncio.Semaphore(concurrency)
+        sent = 0
 
         async def send(index: int, data: bytes | memoryview) -> None:
+            nonlocal sent
             try:
                 part_ids[index] = (await self.add_part(upload_id, data, timeout=timeout)).id
             finally:
                 slots.release()
+            sent += len(data)
+            if on_progress is not None:
+                on_progress(sent)
 
         reader: IO[bytes] | None = None
         try:

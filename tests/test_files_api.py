@@ -118,6 +118,68 @@ async def test_use_uploads_forces_parts_for_a_small_file(
     assert posts(openai_emulator, "/v1/uploads") == 1
 
 
+@pytest.mark.parametrize("as_path", [True, False], ids=["path", "bytes"])
+async def test_create_reports_the_bytes_sent(
+    client: Client, openai_emulator: Emulator, tmp_path: Path, as_path: bool
+) -> None:
+    data = random_bytes(3 * (1 << 20) + 5)
+    source = tmp_path / "big.jsonl"
+    source.write_bytes(data)
+    seen: list[int] = []
+
+    file = await client.files.create(
+        source if as_path else data,
+        purpose="batch",
+        filename="big.jsonl",
+        on_progress=seen.append,
+    )
+
+    assert stored(openai_emulator, file.id) == data
+    assert seen == [0, 1 << 20, 2 << 20, 3 << 20, len(data)]
+
+
+async def test_progress_starts_again_when_the_upload_is_sent_again(
+    client: Client, openai_emulator: Emulator
+) -> None:
+    openai_emulator.faults.add(FaultRule("status", "POST", "/v1/files", status=503, times=1))
+    data = random_bytes((1 << 20) + 1)
+    seen: list[int] = []
+
+    file = await client.files.create(
+        data, purpose="batch", filename="again.jsonl", on_progress=seen.append
+    )
+
+    assert stored(openai_emulator, file.id) == data
+    assert posts(openai_emulator) == 2
+    assert seen == [0, 1 << 20, len(data)] * 2
+
+
+async def test_iterator_uploads_report_what_has_passed(client: Client) -> None:
+    async def produce() -> AsyncIterator[bytes]:
+        for chunk in (b"ab", b"cde", b"f\n"):
+            yield chunk
+
+    seen: list[int] = []
+    await client.files.create(
+        produce(), purpose="batch", filename="s.jsonl", on_progress=seen.append
+    )
+    assert seen == [2, 5, 7]
+
+
+async def test_uploads_in_parts_report_each_part_done(
+    client: Client, openai_emulator: Emulator
+) -> None:
+    data = random_bytes(2500)
+    uploads = Uploads(client._transport, part_size=1000, concurrency=1)
+    files = Files(client._transport, uploads=uploads, max_single_upload=2000)
+    seen: list[int] = []
+
+    file = await files.create(data, purpose="user_data", filename="p.bin", on_progress=seen.append)
+
+    assert stored(openai_emulator, file.id) == data
+    assert seen == [1000, 2000, 2500]
+
+
 async def _never() -> AsyncIterator[bytes]:
     yield b""
 
