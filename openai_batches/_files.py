@@ -350,8 +350,9 @@ class Files:
         """Save a file's content at ``path``, whole or not at all.
 
         The content goes to a temporary file beside ``path``; once its size matches the
-        file's ``bytes`` it is flushed to disk and renamed over ``path``. On any failure,
-        cancellation included, the temporary file is removed and ``path`` is untouched.
+        file's ``bytes`` it is flushed to disk and renamed over ``path``, and the directory
+        is flushed so that the rename survives a crash. On any failure, cancellation
+        included, the temporary file is removed and ``path`` is untouched.
 
         Args:
             file_id: The file; ``None`` or ``""`` means no file.
@@ -391,7 +392,7 @@ class Files:
                     url=url_path,
                 )
             await asyncio.to_thread(_sync_and_close, out)
-            os.replace(temp, target)
+            await asyncio.to_thread(_replace_durably, temp, target, directory)
         except BaseException:
             out.close()
             _remove(temp)
@@ -524,6 +525,21 @@ def _sync_and_close(out: IO[bytes]) -> None:
     out.flush()
     os.fsync(out.fileno())
     out.close()
+
+
+def _replace_durably(temp: str, target: str, directory: str) -> None:
+    """Rename ``temp`` over ``target``, then flush the directory so the rename survives a crash."""
+    os.replace(temp, target)
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return  # a platform that cannot open directories (Windows) has nothing to flush
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse to sync a directory; the rename is done all the same
+    finally:
+        os.close(fd)
 
 
 def _remove(path: str) -> None:

@@ -411,6 +411,29 @@ async def test_download_writes_the_whole_file(
     assert os.listdir(tmp_path) == ["data.bin"]
 
 
+async def test_download_flushes_the_file_then_the_directory_after_the_rename(
+    client: Client, tmp_path: Path, seeded_file: tuple[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stat
+
+    file_id, data = seeded_file
+    target = tmp_path / "data.bin"
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        mode = os.fstat(fd).st_mode
+        whole = stat.S_ISREG(mode) and os.fstat(fd).st_size == len(data)
+        synced.append("dir" if stat.S_ISDIR(mode) else "file" if whole else "partial")
+        if stat.S_ISDIR(mode):
+            assert target.read_bytes() == data  # renamed before the directory is flushed
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    await client.files.download(file_id, target)
+    assert synced == ["file", "dir"]
+
+
 @pytest.mark.parametrize(
     "fault",
     [
