@@ -13,7 +13,7 @@ import enum
 import logging
 import time
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from ._decode import decode
@@ -34,7 +34,7 @@ from ._wait import OnCancel, OnProgress, Polling, wait_for_batch
 if TYPE_CHECKING:
     # The results machinery loads on first use, keeping `import openai_batches` light.
     from ._jsonl import RequestWriter
-    from ._lines import BatchResult
+    from ._lines import BatchRequest, BatchResult
     from ._results import ContentSource, JoinSummary, RequestInputs, ResultJoin
 
 log = logging.getLogger("openai_batches")
@@ -148,12 +148,23 @@ class Batches:
         inputs: RequestInputs | None = None,
         *,
         include_missing: bool = True,
+        select: Callable[[BatchRequest, BatchResult], bool] | None = None,
+        on_result: Callable[[BatchResult], object] | None = None,
     ) -> JoinSummary:
-        """Write the requests that failed, expired or were cancelled, to re-submit them."""
+        """Write the requests that failed, expired or were cancelled, to re-submit them.
+
+        See :meth:`ResultJoin.write_failed` for the arguments.
+        """
         from ._results import rebuild_failed
 
         return await rebuild_failed(
-            self._content(), batch, writer, inputs, include_missing=include_missing
+            self._content(),
+            batch,
+            writer,
+            inputs,
+            include_missing=include_missing,
+            select=select,
+            on_result=on_result,
         )
 
     async def create(

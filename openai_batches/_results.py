@@ -247,6 +247,7 @@ class ResultJoin:
         *,
         include_missing: bool = True,
         select: Callable[[BatchRequest, BatchResult], bool] | None = None,
+        on_result: Callable[[BatchResult], object] | None = None,
     ) -> JoinSummary:
         """Run the join, writing the request of every failed result to ``writer``.
 
@@ -255,6 +256,8 @@ class ResultJoin:
             include_missing: Also write the requests that got no result at all.
             select: Which failures to retry (default: all); a 400 for a malformed
                 request, say, will fail again.
+            on_result: Called with every result matched to a request, as the join
+                passes it, to show or tally the results without reading them twice.
 
         Returns:
             The join's :attr:`summary`.
@@ -267,6 +270,8 @@ class ResultJoin:
         pairs = self._pairs(write_missing if include_missing else None)
         async with aclosing(pairs):  # a refused write must not leave the spool open
             async for request, result in pairs:
+                if on_result is not None:
+                    on_result(result)
                 if not result.succeeded and (select is None or select(request, result)):
                     writer.write(request)
         return self.summary
@@ -346,6 +351,7 @@ async def rebuild_failed(
     *,
     include_missing: bool = True,
     select: Callable[[BatchRequest, BatchResult], bool] | None = None,
+    on_result: Callable[[BatchResult], object] | None = None,
 ) -> JoinSummary:
     """Write the requests of a finished batch that failed, expired or were cancelled.
 
@@ -353,4 +359,6 @@ async def rebuild_failed(
     :meth:`ResultJoin.write_failed` for the arguments.
     """
     join = join_results(files, batch, inputs)
-    return await join.write_failed(writer, include_missing=include_missing, select=select)
+    return await join.write_failed(
+        writer, include_missing=include_missing, select=select, on_result=on_result
+    )

@@ -291,6 +291,19 @@ async def test_rebuild_can_leave_out_missing_and_chosen_failures() -> None:
     assert [r.custom_id for r in await read_back(writer)] == ["b", "c"]
 
 
+async def test_rebuild_shows_every_matched_result_as_it_passes() -> None:
+    inputs = [req(i) for i in "abc"]
+    results = lines_of(ok("a"), failed("b", 500), ok("zzz"))
+    seen: list[tuple[str, bool]] = []
+    with RequestWriter() as writer:
+        summary = await ResultJoin(results, inputs).write_failed(
+            writer, on_result=lambda r: seen.append((r.custom_id, r.succeeded))
+        )
+    assert seen == [("a", True), ("b", False)]  # "zzz" matches no request
+    assert summary.unmatched == ("zzz",)
+    assert [r.custom_id for r in await read_back(writer)] == ["b", "c"]
+
+
 async def one_chunk(data: bytes) -> AsyncIterator[bytes]:
     yield data
 

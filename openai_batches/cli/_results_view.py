@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from .. import Batch, BatchResult, Client, RequestWriter, Shard
+from .. import Batch, BatchResult, Client, JoinSummary, RequestWriter, Shard
 from ._app import ExitCode
 from ._output import Output
 
@@ -85,32 +85,41 @@ async def show_results(client: Client, args: argparse.Namespace, out: Output) ->
         return ExitCode.BATCH_UNSUCCESSFUL
     succeeded = failed = 0
     rows = []
-    async for result in client.batches.results(batch):
+
+    def show(result: BatchResult) -> None:
+        nonlocal succeeded, failed
         if result.succeeded:
             succeeded += 1
             if args.failed:
-                continue
+                return
         else:
             failed += 1
         if out.json:
             out.json_line(result)
         else:
             rows.append(result_row(result))
+
+    rebuilt: tuple[list[Shard], JoinSummary] | None = None
+    if args.rebuild_failed is None:
+        async for result in client.batches.results(batch):
+            show(result)
+    else:
+        # One pass over the result files: shown and rebuilt as the join reads them.
+        writer = RequestWriter()
+        summary = await client.batches.rebuild_failed(batch, writer, on_result=show)
+        rebuilt = (writer.close(), summary)
     if not out.json:
         out.table(RESULT_COLUMNS, rows)
     print(f"{succeeded} succeeded, {failed} failed", file=sys.stderr)
-    if args.rebuild_failed is not None:
-        await _rebuild(client, batch, args.rebuild_failed)
+    if rebuilt is not None:
+        _report_rebuilt(*rebuilt, args.rebuild_failed)
     if batch.status != "completed":
         print(f"batch {batch.id} ended {batch.status.value}", file=sys.stderr)
         return ExitCode.BATCH_UNSUCCESSFUL
     return ExitCode.OK
 
 
-async def _rebuild(client: Client, batch: Batch, path: Path) -> None:
-    writer = RequestWriter()
-    summary = await client.batches.rebuild_failed(batch, writer)
-    shards = writer.close()
+def _report_rebuilt(shards: list[Shard], summary: JoinSummary, path: Path) -> None:
     if not shards:
         print("no failed requests to rebuild", file=sys.stderr)
         return

@@ -60,6 +60,7 @@ async def test_results_table_json_and_rebuilt_failures(
     retry = tmp_path / "retry.jsonl"
 
     table = await cli("batches", "results", str(batch["id"]), "--rebuild-failed", str(retry))
+    first = list(openai_emulator.requests)
     failed = await cli("batches", "results", str(batch["id"]), "--failed", "--json")
 
     assert table.code == failed.code == 0, table.err
@@ -74,6 +75,10 @@ async def test_results_table_json_and_rebuilt_failures(
     [line] = failed.json_lines()
     assert (line["custom_id"], line["response"]["status_code"]) == ("bad", 400)
     assert [orjson.loads(x) for x in retry.read_bytes().splitlines()] == [lines[1]]
+    # The first command read each file once: shown and rebuilt in one pass.
+    contents = [r.path for r in first if r.path.endswith("/content")]
+    assert sorted(contents) == sorted(set(contents))
+    assert len(contents) == 3  # the output, the errors and the requests
 
 
 @pytest.mark.openai_emulator(clock=ManualClock())
