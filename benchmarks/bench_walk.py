@@ -16,9 +16,9 @@ Each round runs every arm once, in a rotating order; the machine is shared and n
 so only medians and ratios are printed. This library and raw are measured first; the SDK
 is measured afterwards against raw again, in the same process (``--interleave-sdk`` runs
 all three in the same rounds instead). The SDK's walks leave the heap fragmented
-(resident memory grows by about 2.5 MB per walk of 100,000 files, with no object leaked),
-and the arm that runs next and reads every field of its pages pays for it: interleaved,
-this library's ratios are higher and noisier, though still within 1.2 of raw here.
+(resident memory keeps growing from walk to walk, with no object leaked), and the arm
+that runs next and reads every field of its pages pays for it: interleaved, this
+library's ratios are higher and noisier.
 
 It also prints the import time of ``openai_batches`` against ``aiohttp`` (fresh
 interpreters), the time one page of files blocks the event loop while being decoded, and
