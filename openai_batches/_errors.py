@@ -265,21 +265,49 @@ class JSONLError(OpenAIError, ValueError):
 
 
 class BatchInputError(OpenAIError, ValueError):
-    """Request lines that cannot be written into one batch.
+    """Request lines that cannot be written into one batch, or a file that cannot be its input.
+
+    Raised by the request writer for one request, and by ``check_batch_input`` for a
+    whole file, listing every problem it found in ``problems``.
 
     Attributes:
         code: ``duplicate_custom_id``, ``mismatched_url``, ``mismatched_model``,
             ``request_too_large`` or ``invalid_request`` (the first three are the
-            API's own codes for the same problems).
-        custom_id: The offending request's ``custom_id``.
-        index: The offending request's 0-based position in the job.
+            API's own codes for the same problems); a file's check adds
+            ``invalid_json_line``, ``missing_required_parameter``, ``too_many_requests``,
+            ``file_too_large``, ``line_too_long`` and ``empty_file``, and the error for
+            the whole file is ``invalid_batch_input``.
+        custom_id: The offending request's ``custom_id``, when it has one.
+        index: The offending request's 0-based position in the job or the file; ``None``
+            for a problem of the whole file.
+        line: The 1-based line of the file (blank lines count), for a problem found in
+            a file.
+        source: The file checked, for a problem found in a file.
+        problems: For the whole file's error, the problems found, in order (at most
+            ``max_problems`` of them; the file's own problems first); else empty.
+        problem_count: How many problems were found in all, listed or not.
     """
 
-    def __init__(self, message: str, *, code: str, custom_id: str | None, index: int) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        custom_id: str | None,
+        index: int | None,
+        line: int | None = None,
+        source: str | None = None,
+        problems: tuple[BatchInputError, ...] = (),
+        problem_count: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.custom_id = custom_id
         self.index = index
+        self.line = line
+        self.source = source
+        self.problems = problems
+        self.problem_count = len(problems) if problem_count is None else problem_count
 
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {

@@ -6,9 +6,9 @@ rejoined before anything is decoded. A line longer than ``max_line_bytes`` raise
 of growing the buffer without end.
 
 The writer checks each request as it comes (unique ``custom_id``, one ``url``, one
-model) and streams it into the current shard, starting a new shard before one would
-exceed the request or byte limit. It keeps the ``custom_id`` of every request written, to
-catch duplicates across the whole job, and nothing else of them.
+model: the rules of ``_lines``) and streams it into the current shard, starting a new
+shard before one would exceed the request or byte limit. It keeps the ``custom_id`` of
+every request written, to catch duplicates across the whole job, and nothing else of them.
 """
 
 from __future__ import annotations
@@ -21,7 +21,14 @@ from typing import IO, Any, TypeVar
 
 import attrs
 
-from ._lines import BatchInputError, BatchRequest, JSONLError, decode_line
+from ._lines import (
+    BatchInputError,
+    BatchRequest,
+    JSONLError,
+    RequestRules,
+    decode_line,
+    request_problem,
+)
 
 __all__ = [
     "DEFAULT_MAX_LINE_BYTES",
@@ -34,6 +41,7 @@ __all__ = [
     "iter_lines",
     "iter_numbered_lines",
     "iter_requests",
+    "positive_ints",
     "write_requests",
 ]
 
@@ -203,7 +211,15 @@ class Shard:
     size: int
 
 
-_UNSET: Any = object()
+def positive_ints(**values: int) -> None:
+    """Check that each of ``values`` is a whole number >= 1.
+
+    Raises:
+        ValueError: One is not; the error names it.
+    """
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 class RequestWriter:
@@ -233,16 +249,12 @@ class RequestWriter:
         max_bytes: int = MAX_BATCH_BYTES,
         prefix: str = "requests-",
     ) -> None:
-        for name, value in (("max_requests", max_requests), ("max_bytes", max_bytes)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        positive_ints(max_requests=max_requests, max_bytes=max_bytes)
         self._directory = None if directory is None else Path(directory)
         self._max_requests = max_requests
         self._max_bytes = max_bytes
         self._prefix = prefix
-        self._positions: dict[str, int] = {}
-        self._url: str | None = None
-        self._model: str | None = _UNSET
+        self._rules = RequestRules("request")
         self._shards: list[Shard] = []
         self._file: IO[bytes] | None = None
         self._memory: bytearray | None = None
@@ -254,7 +266,7 @@ class RequestWriter:
     @property
     def count(self) -> int:
         """How many requests have been written so far."""
-        return len(self._positions)
+        return len(self._rules)
 
     @property
     def shards(self) -> list[Shard]:
@@ -274,7 +286,7 @@ class RequestWriter:
         """
         if self._closed:
             raise ValueError("the writer is closed")
-        index = len(self._positions)
+        index = len(self._rules)
         line = _encode(request, index)
         if len(line) > self._max_bytes:
             raise BatchInputError(
@@ -284,19 +296,17 @@ class RequestWriter:
                 custom_id=request.custom_id,
                 index=index,
             )
-        self._check_consistent(request, index)
-        first = self._positions.get(request.custom_id)
-        if first is not None:
+        custom_id, url, model = request.custom_id, request.url, request.model
+        problem = self._rules.problem(custom_id, url, model, index + 1)
+        if problem is not None:
+            code, reason = problem
             raise BatchInputError(
-                f"Duplicate custom_id {request.custom_id!r}: requests {first + 1} and "
-                f"{index + 1} (counting from 1) both use it.",
-                code="duplicate_custom_id",
-                custom_id=request.custom_id,
+                f"Request {custom_id!r} (request {index + 1}): {reason}.",
+                code=code,
+                custom_id=custom_id,
                 index=index,
             )
-        if self._url is None:
-            self._url, self._model = request.url, request.model
-        self._positions[request.custom_id] = index
+        self._rules.add(custom_id, url, model, index + 1)
         self._append(line)
 
     def write_all(self, requests: Iterable[BatchRequest]) -> None:
@@ -332,28 +342,6 @@ class RequestWriter:
             self.close()
         else:
             self.abort()
-
-    def _check_consistent(self, request: BatchRequest, index: int) -> None:
-        if self._url is None:
-            return
-        if request.url != self._url:
-            raise BatchInputError(
-                f"Request {request.custom_id!r} (request {index + 1}) is for url "
-                f"{request.url!r}, but the job's requests are for {self._url!r}; a batch "
-                "has one endpoint.",
-                code="mismatched_url",
-                custom_id=request.custom_id,
-                index=index,
-            )
-        if request.model != self._model:
-            raise BatchInputError(
-                f"Request {request.custom_id!r} (request {index + 1}) uses model "
-                f"{request.model!r}, but the job's first request uses {self._model!r}; a "
-                "batch has one model.",
-                code="mismatched_model",
-                custom_id=request.custom_id,
-                index=index,
-            )
 
     def _append(self, line: bytes) -> None:
         if self._requests and (
@@ -399,23 +387,16 @@ def _encode(request: object, index: int) -> bytes:
     # Typed callers cannot get these wrong, but untyped ones can, and the API would
     # refuse the whole file for one bad line: say which request, before uploading.
     custom_id: Any = getattr(request, "custom_id", None)
-    url: Any = getattr(request, "url", None)
-    method: Any = getattr(request, "method", None)
-    body: Any = getattr(request, "body", None)
-    problem = None
+    problem: str | None
     if not isinstance(request, BatchRequest):
         problem = f"expected a BatchRequest, got {type(request).__name__}"
-    elif not isinstance(custom_id, str) or not custom_id:
-        problem = f"custom_id must be a non-empty string, got {custom_id!r}"
-    elif not isinstance(url, str) or not isinstance(method, str):
-        problem = "url and method must be strings"
-    elif not isinstance(body, dict):
-        problem = f"body must be a dict, got {type(body).__name__}"
-    if problem is None and isinstance(request, BatchRequest):
-        try:
-            return orjson.dumps(request.to_json(), option=orjson.OPT_APPEND_NEWLINE)
-        except TypeError as exc:  # orjson.JSONEncodeError
-            problem = f"the request is not JSON-serialisable: {exc}"
+    else:
+        problem = request_problem(custom_id, request.method, request.url, request.body)
+        if problem is None:
+            try:
+                return orjson.dumps(request.to_json(), option=orjson.OPT_APPEND_NEWLINE)
+            except TypeError as exc:  # orjson.JSONEncodeError
+                problem = f"the request is not JSON-serialisable: {exc}"
     raise BatchInputError(
         f"Request {index + 1}: {problem}",
         code="invalid_request",

@@ -7,6 +7,10 @@ object per line. Unknown keys are ignored when decoding (a :class:`BatchResult` 
 line's JSON in ``raw``), and a line that does not fit raises :class:`JSONLError` naming
 the file and the line.
 
+The rules the requests of one batch follow, alone (:func:`request_problem`) and together
+(:class:`RequestRules`), live here once, for the request writer and for the check of an
+input file alike.
+
 Errors drawn into the tree of ``_errors``::
 
     OpenAIError
@@ -16,6 +20,7 @@ Errors drawn into the tree of ``_errors``::
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -29,16 +34,22 @@ __all__ = [
     "BatchRequest",
     "BatchResult",
     "JSONLError",
+    "RequestRules",
     "ResultError",
     "ResultFailure",
     "ResultResponse",
     "decode_line",
+    "model_of",
+    "request_problem",
 ]
 
 T = TypeVar("T")
 
 _NO_RAW: Mapping[str, Any] = MappingProxyType({})
 _SNIPPET = 200
+#: A ``custom_id`` longer than this is remembered by a 16-byte digest: a ``str`` of 32
+#: characters takes about as much memory as the digest, and longer ones more.
+_LONG_ID = 32
 
 
 @attrs.define
@@ -56,8 +67,7 @@ class BatchRequest:
     @property
     def model(self) -> str | None:
         """``body["model"]``, when it is a string."""
-        model = self.body.get("model")
-        return model if isinstance(model, str) else None
+        return model_of(self.body)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of the input line, keys in the API's order."""
@@ -67,6 +77,93 @@ class BatchRequest:
             "url": self.url,
             "body": self.body,
         }
+
+
+def model_of(body: Mapping[str, Any]) -> str | None:
+    """A request body's ``model``, when it is a string."""
+    model = body.get("model")
+    return model if isinstance(model, str) else None
+
+
+def request_problem(custom_id: object, method: object, url: object, body: object) -> str | None:
+    """Why these fields cannot make a request of a batch, or ``None`` when they can."""
+    if not isinstance(custom_id, str) or not custom_id:
+        return f"custom_id must be a non-empty string, got {custom_id!r:.60}"
+    if method != "POST":
+        return f"method must be 'POST', the only one a batch takes, got {method!r:.60}"
+    if not isinstance(url, str) or not url:
+        return f"url must be a non-empty string, got {url!r:.60}"
+    if not isinstance(body, dict):
+        return f"body must be a JSON object, got {type(body).__name__}"
+    return None
+
+
+class RequestRules:
+    """What the requests of one batch must agree on: one url, one model, unique custom_ids.
+
+    Each request is checked against those added before it. Of each request added, only
+    its ``custom_id`` and position are kept (a ``custom_id`` longer than 32 characters as
+    a 16-byte BLAKE2 digest, so memory does not grow with the ids' length; two ids with
+    the same digest are as likely as guessing a random 128-bit number).
+
+    Args:
+        unit: What a position counts, named in the reasons (``"request"``, ``"line"``).
+    """
+
+    def __init__(self, unit: str) -> None:
+        self._unit = unit
+        self._positions: dict[str | bytes, int] = {}
+        self._first: tuple[int, str, str | None] | None = None
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    @property
+    def url(self) -> str | None:
+        """The first request's url: the batch's endpoint."""
+        return None if self._first is None else self._first[1]
+
+    @property
+    def model(self) -> str | None:
+        """The first request's model."""
+        return None if self._first is None else self._first[2]
+
+    def problem(
+        self, custom_id: str, url: str, model: str | None, position: int
+    ) -> tuple[str, str] | None:
+        """The code and the reason why a request cannot join the earlier ones, or ``None``."""
+        unit = self._unit
+        if self._first is not None:
+            where, first_url, first_model = self._first
+            if url != first_url:
+                return "mismatched_url", (
+                    f"url {url!r} differs from {first_url!r} of {unit} {where}; "
+                    "a batch has one endpoint"
+                )
+            if model != first_model:
+                return "mismatched_model", (
+                    f"model {model!r} differs from {first_model!r} of {unit} {where}; "
+                    "a batch has one model"
+                )
+        first = self._positions.get(_id_key(custom_id))
+        if first is not None:
+            return "duplicate_custom_id", (
+                f"duplicate custom_id {custom_id!r}: {unit}s {first} and {position} both use it"
+            )
+        return None
+
+    def add(self, custom_id: str, url: str, model: str | None, position: int) -> None:
+        """Count a request in, after :meth:`problem` found nothing wrong with it."""
+        if self._first is None:
+            self._first = (position, url, model)
+        self._positions[_id_key(custom_id)] = position
+
+
+def _id_key(custom_id: str) -> str | bytes:
+    if len(custom_id) <= _LONG_ID:
+        return custom_id
+    # bytes never equal a str, so a digest cannot be mistaken for a short id.
+    return hashlib.blake2b(custom_id.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 @attrs.define

@@ -206,6 +206,18 @@ def test_a_duplicate_custom_id_names_it_and_both_positions() -> None:
     assert [s.requests for s in writer.close()] == [5]
 
 
+def test_long_custom_ids_are_told_apart_and_their_duplicates_caught() -> None:
+    # Ids over 32 characters are remembered by a digest, not as they are.
+    long = "x" * 1000
+    writer = RequestWriter()
+    for custom_id in (long + "a", long + "b"):
+        writer.write(BatchRequest(custom_id, URL, {"model": "m"}))
+    with pytest.raises(BatchInputError, match="requests 1 and 3 both use it") as caught:
+        writer.write(BatchRequest(long + "a", URL, {"model": "m"}))
+    assert caught.value.custom_id == long + "a"
+    assert writer.count == 2
+
+
 def test_mixed_endpoints_are_refused() -> None:
     writer = RequestWriter()
     writer.write(request(0))
@@ -232,6 +244,8 @@ def test_mixed_models_are_refused() -> None:
         BatchRequest("a", URL, [1]),  # type: ignore[arg-type]
         BatchRequest("a", URL, {"model": "m", "when": {1, 2}}),
         {"custom_id": "a", "url": URL, "body": {}},
+        BatchRequest("a", URL, {"model": "m"}, method="GET"),
+        BatchRequest("a", "", {"model": "m"}),
     ],
 )
 def test_invalid_requests_are_refused_before_anything_is_written(bad: Any) -> None:
