@@ -49,6 +49,7 @@ __all__ = [
     "BatchError",
     "BatchErrors",
     "BatchInputError",
+    "BatchInputSummary",
     "BatchRequest",
     "BatchRequestCounts",
     "BatchResult",
@@ -92,6 +93,7 @@ __all__ = [
     "Uploads",
     "WaitTimeoutError",
     "__version__",
+    "check_batch_input",
     "encode_requests",
     "iter_lines",
     "iter_requests",
@@ -131,6 +133,8 @@ _LAZY = {
     "ResultError": "_lines",
     "ResultFailure": "_lines",
     "ResultResponse": "_lines",
+    "BatchInputSummary": "_check",
+    "check_batch_input": "_check",
     "RequestWriter": "_jsonl",
     "Shard": "_jsonl",
     "encode_requests": "_jsonl",
@@ -143,6 +147,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from ._batches import GENERATE_KEY, IDEMPOTENCY_METADATA_KEY, Batches
+    from ._check import BatchInputSummary, check_batch_input
     from ._files import Files
     from ._jsonl import (
         RequestWriter,
