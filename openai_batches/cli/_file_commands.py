@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import Client
-from ._app import ExitCode, command_group, positive_int, take
+from ._app import ExitCode, command_group, positive_int, report_error, take
 from ._output import FILE_COLUMNS, Output, file_row
 from ._transfer import download, upload
 
@@ -35,6 +36,12 @@ def register(commands: Subparsers) -> None:
         type=positive_int,
         metavar="SECONDS",
         help="delete the file this long after its creation (3600 to 2592000)",
+    )
+    p.add_argument(
+        "--no-check",
+        dest="check",
+        action="store_false",
+        help="upload a batch input as it is, without checking its lines first",
     )
 
     p = command("download", download_file, "save a file's content, showing progress on stderr")
@@ -74,13 +81,31 @@ async def list_files(client: Client, args: argparse.Namespace, out: Output) -> i
 
 
 async def upload_file(client: Client, args: argparse.Namespace, out: Output) -> int:
-    """Upload a file and print it."""
+    """Upload a file and print it; a batch input is checked first, unless ``--no-check``."""
+    if args.purpose == "batch" and args.check and not await _check(args.path):
+        return ExitCode.LOCAL_ERROR
     file = await upload(client, args.path, purpose=args.purpose, expires_after=args.expires_after)
     if out.json:
         out.json_line(file)
     else:
         out.table(FILE_COLUMNS, [file_row(file)])
     return ExitCode.OK
+
+
+async def _check(path: Path) -> bool:
+    """Check a batch input file; print its problems and return ``False`` if it has any."""
+    from .. import BatchInputError, check_batch_input  # loaded only for an upload
+
+    try:
+        await check_batch_input(path)
+    except BatchInputError as exc:
+        report_error(exc)
+        print(
+            "nothing was uploaded: fix the file, or pass --no-check to upload it as it is",
+            file=sys.stderr,
+        )
+        return False
+    return True
 
 
 async def download_file(client: Client, args: argparse.Namespace, out: Output) -> int:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import orjson
 import pytest
 
 from openai_batches import Client
 from openai_batches.emulator import Emulator, ManualClock
 
-from .conftest import CLI
+from .conftest import CLI, chat_line
 
 pytestmark = pytest.mark.openai_emulator(clock=ManualClock())
 
@@ -21,7 +22,7 @@ async def test_upload_download_delete_round_trip(
     source = tmp_path / "job.jsonl"
     source.write_bytes(b'{"custom_id": "a"}\n' * 5000)  # about 95 KiB
 
-    upload = await cli("files", "upload", str(source), "--json")
+    upload = await cli("files", "upload", str(source), "--json", "--no-check")
 
     assert upload.code == 0, upload.err
     [file] = upload.json_lines()
@@ -64,6 +65,44 @@ async def test_download_into_a_directory_uses_the_file_name(
 
     assert run.code == 0, run.err
     assert (tmp_path / "notes.txt").read_bytes() == b"hello"
+
+
+async def test_a_batch_input_is_checked_and_refused_with_its_problems_by_line(
+    openai_emulator: Emulator, cli: CLI, tmp_path: Path
+) -> None:
+    source = tmp_path / "job.jsonl"
+    lines = [chat_line("a"), chat_line("a"), {**chat_line("b"), "url": "/v1/embeddings"}]
+    source.write_bytes(b"".join(orjson.dumps(each) + b"\n" for each in lines) + b"\nnot json\n")
+
+    run = await cli("files", "upload", str(source))
+
+    assert run.code == 1
+    assert run.out == ""
+    problems = run.err.splitlines()
+    assert problems[:3] == [
+        f"error: {source} cannot be a batch's input: 3 problems",
+        "  line 2: duplicate custom_id 'a': lines 1 and 2 both use it",
+        "  line 3: url '/v1/embeddings' differs from '/v1/chat/completions' of line 1; "
+        "a batch has one endpoint",
+    ]
+    assert problems[3].startswith("  line 5: not JSON (")
+    assert problems[4:] == [
+        "nothing was uploaded: fix the file, or pass --no-check to upload it as it is"
+    ]
+    assert openai_emulator.requests == []  # nothing reached the server
+
+    unchecked = await cli("files", "upload", str(source), "--no-check", "--json")
+
+    assert unchecked.code == 0, unchecked.err
+    [file] = unchecked.json_lines()
+    assert (file["filename"], file["bytes"]) == ("job.jsonl", source.stat().st_size)
+
+    # Only batch inputs are checked.
+    notes = tmp_path / "notes.jsonl"
+    notes.write_bytes(b"not json\n")
+    other = await cli("files", "upload", str(notes), "--purpose", "user_data", "--json")
+    assert other.code == 0, other.err
+    assert other.json_lines()[0]["purpose"] == "user_data"
 
 
 async def test_uploading_a_missing_file_exits_1(cli: CLI, tmp_path: Path) -> None:
