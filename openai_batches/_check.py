@@ -7,10 +7,10 @@ counted, so line numbers match an editor's) and each request is held to the rule
 request writer applies (``_lines.request_problem`` and ``_lines.RequestRules``).
 
 Memory stays bounded: one chunk and one line at a time, the ``custom_id`` of each of the
-first ``max_requests`` requests (long ones as a 16-byte digest: a few MB for 50,000 ids
-whatever their length), and the first ``max_problems`` problems. The file is read in a
-thread and the lines are checked on the event loop, which gets a turn every few hundred
-lines, so a check never holds the loop for long.
+first ``max_requests`` requests (long ones as a 16-byte digest, so the ids' length does not
+matter), and the first ``max_problems`` problems. The file is read in a thread and the
+lines are checked on the event loop, which gets a turn every few hundred lines, so a check
+never holds the loop for long.
 """
 
 from __future__ import annotations

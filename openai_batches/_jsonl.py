@@ -281,7 +281,8 @@ class RequestWriter:
         Raises:
             BatchInputError: The ``custom_id`` was already written, the ``url`` or model
                 differs from the first request's, the line alone exceeds ``max_bytes``,
-                or the request is not JSON-serialisable.
+                or the request is not valid (an empty ``custom_id`` or ``url``, a method
+                other than ``POST``, a body that is not a dict) or not JSON-serialisable.
             ValueError: The writer is closed.
         """
         if self._closed:
