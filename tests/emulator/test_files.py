@@ -250,7 +250,7 @@ async def test_seeded_files_and_batches_can_have_chosen_ids(api: Api, emu: Emula
         lambda: emu.store.put_batch([line], batch_id=""),
     ]
     for seed in refused:
-        with pytest.raises(ValueError, match="already|non-empty"):
+        with pytest.raises(ValueError, match=r"already|non-empty"):
             seed()
     # A refused seed leaves nothing behind: the three files seeded above, no more.
     assert len(emu.store.list_files()["data"]) == 3
