@@ -539,7 +539,6 @@ def _create_beside(directory: str, name: str) -> tuple[int, str]:
     without setting it for every thread).
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    flags |= getattr(os, "O_CLOEXEC", 0)
     for _ in range(100):
         temp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.part")
         try:
