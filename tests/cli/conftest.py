@@ -83,7 +83,9 @@ async def run_main(*args: str, env: Mapping[str, str]) -> Run:
     """Run ``main(args)`` in a worker thread, with ``env`` as the whole environment.
 
     stdout and stderr are captured (stdout has a binary ``buffer``, as the real one has);
-    the event loop of the test goes on serving the emulator meanwhile.
+    the event loop of the test goes on serving the emulator meanwhile. Calls must not
+    overlap: the redirected streams, the environment and the working folder are the
+    process's own.
     """
     return await asyncio.wait_for(asyncio.to_thread(_main_in_thread, args, dict(env)), _TIMEOUT)
 
@@ -99,7 +101,7 @@ def emulator_env(openai_emulator: Emulator) -> dict[str, str]:
 
 @pytest.fixture
 def cli(emulator_env: dict[str, str]) -> CLI:
-    """``await cli("batches", "list")``: run the command against the test's emulator."""
+    """``await cli("batches", "list")``: run the command in process against the test's emulator."""
 
     async def call(*args: str, env: Mapping[str, str] | None = None) -> Run:
         return await run_main(*args, env=emulator_env if env is None else env)
