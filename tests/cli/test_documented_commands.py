@@ -198,17 +198,26 @@ class Served:
             env=env,
         )
         assert process.stdout is not None
-        banner = await asyncio.wait_for(process.stdout.readline(), 30)
-        match = _BANNER.search(banner)
-        assert match, f"{step.where}: `{step.text}` printed {banner!r}"
+        try:
+            banner = await asyncio.wait_for(process.stdout.readline(), 30)
+            match = _BANNER.search(banner)
+            assert match, f"{step.where}: `{step.text}` printed {banner!r}"
+        except BaseException:
+            process.kill()
+            await process.communicate()
+            raise
         return cls(step, process, match.group(2).decode()), written
 
-    async def stop(self, signum: int) -> None:
-        """Stop it as a user would; it must exit 0 and print no error."""
+    async def stop(self, signum: int) -> tuple[int | None, bytes, bytes]:
+        """Stop it as a user would; return its exit code and output."""
         self.process.send_signal(signum)
         out, err = await asyncio.wait_for(self.process.communicate(), 30)
+        return self.process.returncode, out, err
+
+    def check(self, code: int | None, out: bytes, err: bytes) -> None:
+        """It must exit 0, say it stopped, and print no error."""
         where = f"{self.step.where}: `{self.step.text}`"
-        assert self.process.returncode == 0, f"{where} exited {self.process.returncode}: {err!r}"
+        assert code == 0, f"{where} exited {code}: {err!r}"
         assert (out, err) == (b"emulator stopped\n", b""), where
 
 
@@ -240,14 +249,15 @@ async def run_block(block: Block, emulator: Emulator) -> None:
                 if step.background:
                     servers.append(served)
                 else:
-                    await served.stop(signal.SIGINT)
+                    served.check(*await served.stop(signal.SIGINT))
             else:
                 run = await run_main(*argv, env=step_env)
                 assert run.code == step.code, f"{where} exited {run.code}:\n{run.err}"
                 assert "Traceback" not in run.err, where
     finally:
-        for served in servers:
-            await served.stop(signal.SIGTERM)
+        stopped = [(served, await served.stop(signal.SIGTERM)) for served in servers]
+    for served, outcome in stopped:
+        served.check(*outcome)
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[block.where for block in BLOCKS])
