@@ -18,8 +18,9 @@ distinct file names.
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
-import tempfile
+import secrets
 import time
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
 from contextlib import aclosing, suppress
@@ -352,11 +353,12 @@ class Files:
         The content goes to a temporary file beside ``path``; once its size matches the
         file's ``bytes`` it is flushed to disk and renamed over ``path``, and the directory
         is flushed so that the rename survives a crash. On any failure, cancellation
-        included, the temporary file is removed and ``path`` is untouched.
+        included, the temporary file is removed and ``path`` is untouched. The file gets
+        the permissions any new file gets (0666 less the umask).
 
         Args:
             file_id: The file; ``None`` or ``""`` means no file.
-            path: Where to save it.
+            path: The file to save it as, in a directory that exists.
             read_timeout: The longest wait between two reads.
             on_progress: Called with ``(bytes received, file size)`` after each chunk.
 
@@ -364,7 +366,9 @@ class Files:
             The file's details, or ``None`` (and nothing written) for a ``None`` or ``""`` id.
 
         Raises:
-            FileNotFoundError: The directory of ``path`` does not exist.
+            FileNotFoundError: The directory of ``path`` does not exist (before any request).
+            IsADirectoryError: ``path`` is a directory or ends with a separator (before
+                any request).
             NotFoundError: There is no such file.
             APIConnectionError: The content was cut short or the connection failed.
             DownloadSizeError: The content's size is not the file's ``bytes``.
@@ -375,9 +379,7 @@ class Files:
         target, directory, name = _target(path)
         info = await self.retrieve(file_id)
         url_path = encode_path("files/{}/content", file_id)
-        fd, temp = await asyncio.to_thread(
-            tempfile.mkstemp, dir=directory, prefix=f".{name}.", suffix=".part"
-        )
+        fd, temp = await asyncio.to_thread(_create_beside, directory, name)
         out = _open_fd(fd)
         try:
             received = await self._write_content(
@@ -509,12 +511,41 @@ async def _nothing() -> AsyncGenerator[bytes, None]:
 
 
 def _target(path: str | os.PathLike[str]) -> tuple[str, str, str]:
-    """The absolute target path, its directory and its name; the directory must exist."""
-    target = os.path.abspath(os.fspath(path))
+    """The absolute target path, its directory and its name.
+
+    Raises:
+        FileNotFoundError: The directory to write into does not exist (``missing/`` included).
+        IsADirectoryError: ``path`` is a directory, or ends with a separator.
+    """
+    text = os.fspath(path)
+    target = os.path.abspath(text)
+    # abspath() drops a trailing "/" or "/.": "missing-dir/" must not become a file.
+    if os.path.basename(text) in ("", ".", "..") or os.path.isdir(target):
+        if not os.path.isdir(target):
+            raise FileNotFoundError(errno.ENOENT, "No such directory to download into", text)
+        raise IsADirectoryError(errno.EISDIR, "A directory, not a file to download to", text)
     directory, name = os.path.split(target)
     if not os.path.isdir(directory):
-        raise FileNotFoundError(2, "No such directory to download into", directory)
+        raise FileNotFoundError(errno.ENOENT, "No such directory to download into", directory)
     return target, directory, name
+
+
+def _create_beside(directory: str, name: str) -> tuple[int, str]:
+    """Create an empty temporary file for ``name`` in ``directory``; return its fd and path.
+
+    The file is created with mode 0666 less the umask, as ``open()`` creates files, so the
+    finished download has the permissions of any new file from the start (``mkstemp``
+    would give 0600, and a ``chmod`` afterwards needs the umask, which cannot be read
+    without setting it for every thread).
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        temp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.part")
+        try:
+            return os.open(temp, flags, 0o666), temp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "No free temporary name to download into", directory)
 
 
 def _open_fd(fd: int) -> IO[bytes]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -414,8 +415,6 @@ async def test_download_writes_the_whole_file(
 async def test_download_flushes_the_file_then_the_directory_after_the_rename(
     client: Client, tmp_path: Path, seeded_file: tuple[str, bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import stat
-
     file_id, data = seeded_file
     target = tmp_path / "data.bin"
     synced: list[str] = []
@@ -523,6 +522,57 @@ async def test_download_into_a_missing_directory_fails_before_any_request(
     with pytest.raises(FileNotFoundError):
         await client.files.download("file-abc", tmp_path / "nope" / "out.bin")
     assert openai_emulator.requests == []
+
+
+@pytest.mark.parametrize("name", ["nope/", "nope/.", "nope/out.bin"])
+async def test_download_into_a_missing_folder_names_it_before_any_request(
+    client: Client, openai_emulator: Emulator, tmp_path: Path, name: str
+) -> None:
+    with pytest.raises(FileNotFoundError) as caught:
+        await client.files.download("file-abc", f"{tmp_path}/{name}")
+
+    assert str(caught.value.filename).rstrip("/.").endswith("nope")
+    assert openai_emulator.requests == []
+    assert os.listdir(tmp_path) == []  # no file named "nope"
+
+
+@pytest.mark.parametrize("suffix", ["", "/", "/."])
+async def test_download_onto_a_folder_fails_before_any_request(
+    client: Client, openai_emulator: Emulator, tmp_path: Path, suffix: str
+) -> None:
+    with pytest.raises(IsADirectoryError):
+        await client.files.download("file-abc", f"{tmp_path}{suffix}")
+
+    assert openai_emulator.requests == []
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o002], ids=lambda umask: f"umask-{umask:03o}")
+async def test_a_download_gets_the_mode_of_any_new_file(
+    client: Client, tmp_path: Path, seeded_file: tuple[str, bytes], umask: int
+) -> None:
+    target = tmp_path / "data.bin"
+    target.write_bytes(b"an older copy")
+    target.chmod(0o600)  # replaced, not kept: the download is a new file
+    modes: set[int] = set()
+
+    def look(done: int, total: int) -> None:
+        # The file being written never has wider permissions than the finished one.
+        [part] = [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+        modes.add(stat.S_IMODE(part.stat().st_mode))
+
+    old = os.umask(umask)
+    try:
+        await client.files.download(seeded_file[0], target, on_progress=look)
+        (tmp_path / "fresh").touch()
+    finally:
+        os.umask(old)
+
+    expected = 0o666 & ~umask
+    assert stat.S_IMODE((tmp_path / "fresh").stat().st_mode) == expected
+    assert stat.S_IMODE(target.stat().st_mode) == expected
+    assert modes == {expected}
+    assert target.read_bytes() == seeded_file[1]
 
 
 async def test_download_reports_progress_up_to_the_size(

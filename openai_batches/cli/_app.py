@@ -11,11 +11,22 @@ import argparse
 import asyncio
 import enum
 import os
+import shlex
 import sys
+import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, TextIO, TypeAlias, TypeVar
 
-from .. import APIStatusError, Client, OpenAIError, Timeout, __version__
+from .. import (
+    APIStatusError,
+    BatchInputError,
+    Client,
+    JSONLError,
+    OpenAIError,
+    Timeout,
+    __version__,
+)
+from .._client import DEFAULT_BASE_URL
 from ._output import Output
 
 __all__ = [
@@ -23,6 +34,7 @@ __all__ = [
     "ExitCode",
     "UsageError",
     "add_common_options",
+    "command_for",
     "command_group",
     "make_client",
     "positive_int",
@@ -47,7 +59,7 @@ configuration (flags win over the environment):
 
 exit codes:
   0    success
-  1    a local file could not be read or written
+  1    a local file could not be read or written, or is not a valid batch input
   2    usage error, including a missing API key
   3    the API or the client failed (the message and request id go to stderr)
   4    the batch ended failed, expired or cancelled (wait, results)
@@ -174,6 +186,30 @@ def make_client(args: argparse.Namespace) -> Client:
     )
 
 
+def command_for(client: Client, *words: str) -> str:
+    """``openai-batches WORDS...`` with the options that reach ``client``'s server and project.
+
+    Printed as a hint to run later (resume a wait, say), so following it talks to the same
+    server as this command did. The key is never part of it.
+    """
+    parts = ["openai-batches", *words]
+    if client.base_url.rstrip("/") != DEFAULT_BASE_URL:
+        parts += ["--base-url", _without_password(client.base_url)]
+    if client.organization:
+        parts += ["--organization", client.organization]
+    if client.project:
+        parts += ["--project", client.project]
+    return shlex.join(parts)
+
+
+def _without_password(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}@{parts.netloc.rpartition('@')[2]}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
 def output(args: argparse.Namespace) -> Output:
     """The output chosen by ``--json``."""
     return Output(json=bool(getattr(args, "json", False)))
@@ -232,6 +268,13 @@ def report_error(error: BaseException, *, stream: TextIO | None = None) -> None:
         print(note, file=out)
 
 
+def _describe(error: OSError) -> str:
+    """``No such folder: out/`` rather than ``[Errno 2] No such folder: 'out/'``."""
+    if error.strerror and error.filename is not None:
+        return f"{error.strerror}: {os.fsdecode(error.filename)}"
+    return str(error)
+
+
 def build_parser(
     register: Sequence[Callable[[Subparsers], None]],
 ) -> argparse.ArgumentParser:
@@ -269,6 +312,10 @@ def main(
     except UsageError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE
+    except (JSONLError, BatchInputError) as exc:
+        # The user's own requests are at fault, not the API: like a file that cannot be read.
+        report_error(exc)
+        return ExitCode.LOCAL_ERROR
     except OpenAIError as exc:
         report_error(exc)
         return ExitCode.API_ERROR
@@ -281,7 +328,7 @@ def main(
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return ExitCode.OK
     except OSError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_describe(exc)}", file=sys.stderr)
         return ExitCode.LOCAL_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

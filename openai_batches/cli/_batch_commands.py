@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import Batch, Client, Polling, WaitTimeoutError
@@ -13,6 +12,7 @@ from .._batches import ENDPOINTS
 from ._app import (
     ExitCode,
     UsageError,
+    command_for,
     command_group,
     non_negative_float,
     positive_int,
@@ -75,7 +75,6 @@ def register(commands: Subparsers) -> None:
     p.add_argument(
         "--rebuild-failed",
         metavar="PATH",
-        type=Path,
         help="write the requests that failed or never ran to PATH, a JSONL file to re-submit",
     )
 
@@ -102,7 +101,8 @@ def _add_wait_options(parser: argparse.ArgumentParser) -> None:
 async def list_batches(client: Client, args: argparse.Namespace, out: Output) -> int:
     """Print up to ``--limit`` batches, newest first."""
     batches = client.batches.list(limit=min(args.limit, 100), after=args.after)
-    await out.listing(take(batches, args.limit), BATCH_COLUMNS, batch_row)
+    empty = f"no batches after {args.after}" if args.after else "no batches"
+    await out.listing(take(batches, args.limit), BATCH_COLUMNS, batch_row, empty=empty)
     return ExitCode.OK
 
 
@@ -166,10 +166,12 @@ async def wait_with_progress(
     cancel_at_deadline: bool = False,
     polling: Polling | None = None,
     progress: Progress | None = None,
+    interrupted: str | None = None,
 ) -> Batch:
     """Wait for a batch, drawing its progress on stderr.
 
-    On Ctrl-C the batch is left running and a hint to resume the wait is printed.
+    On Ctrl-C the batch is left running and ``interrupted`` is printed; by default, the
+    command that resumes the wait.
     """
     progress = progress or Progress(batch_id)
     try:
@@ -180,13 +182,15 @@ async def wait_with_progress(
             on_progress=on_batch_progress(progress),
             polling=polling or _polling(1.0),
         )
-    except (asyncio.CancelledError, WaitTimeoutError):
+    except asyncio.CancelledError:  # Ctrl-C
         progress.finish()
-        print(
-            f"batch {batch_id} is still running; wait again with: "
-            f"openai-batches batches wait {batch_id}",
-            file=sys.stderr,
-        )
+        if interrupted is None:
+            resume = command_for(client, "batches", "wait", batch_id)
+            interrupted = f"batch {batch_id} is still running; wait again with: {resume}"
+        print(interrupted, file=sys.stderr)
+        raise
+    except BaseException:
+        progress.finish()  # the caller reports what happened (a deadline, an error)
         raise
     progress.finish()
     return batch
@@ -204,12 +208,31 @@ async def _wait_and_print(
             polling=_polling(args.poll_interval),
         )
     except WaitTimeoutError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_deadline_passed(client, exc, args.cancel_at_deadline), file=sys.stderr)
         if exc.batch is not None:
             out.batch(exc.batch)
         return ExitCode.NOT_FINISHED
     out.batch(batch)
     return _exit_for(batch)
+
+
+def _deadline_passed(client: Client, exc: WaitTimeoutError, cancel: bool) -> str:
+    """What happened at a wait's deadline, and what to run next, in one line."""
+    when = f"the {exc.deadline:g} s deadline"
+    resume = command_for(client, "batches", "wait", exc.batch_id)
+    if exc.batch is None:
+        return f"batch {exc.batch_id}: no answer before {when}; wait again with: {resume}"
+    status = exc.batch.status.value
+    if cancel and status in ("cancelling", "cancelled"):
+        follow = f"; see it stop with: {resume}" if status == "cancelling" else ""
+        return (
+            f"batch {exc.batch_id} was not finished at {when}, so it was cancelled "
+            f"(now {status}){follow}"
+        )
+    refused = " and could not be cancelled" if cancel else ""
+    return (
+        f"batch {exc.batch_id} is still {status} after {when}{refused}; wait again with: {resume}"
+    )
 
 
 def _exit_for(batch: Batch) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shlex
 import sys
 import tempfile
 import time
@@ -21,6 +22,7 @@ from .. import Batch, BatchRequest, Client, Polling, RequestWriter, write_reques
 from ._app import (
     ExitCode,
     add_common_options,
+    command_for,
     make_client,
     non_negative_float,
     positive_int,
@@ -151,10 +153,18 @@ async def _pipeline(
     )
     out.table(BATCH_COLUMNS, [batch_row(created)])
 
-    step("Waiting for it to finish (progress on stderr; Ctrl-C leaves it running)")
-    polling = Polling(interval=5.0, max_interval=60.0) if live else Polling(0.1, 0.25)
+    if live:
+        step("Waiting for it to finish (progress on stderr; Ctrl-C leaves it running)")
+        polling = Polling(interval=5.0, max_interval=60.0)
+        interrupted = None  # the batch runs on: say how to resume the wait
+    else:
+        step("Waiting for it to finish (progress on stderr)")
+        polling = Polling(0.1, 0.25)
+        interrupted = f"batch {created.id} stops with the demo's emulator; nothing is left running"
     progress = Progress(created.id, every=5.0 if live else 0.5)
-    batch = await wait_with_progress(client, created.id, polling=polling, progress=progress)
+    batch = await wait_with_progress(
+        client, created.id, polling=polling, progress=progress, interrupted=interrupted
+    )
     out.table(BATCH_COLUMNS, [batch_row(batch)])
     if batch.status != "completed":
         print(f"batch {batch.id} ended {batch.status.value}", file=sys.stderr)
@@ -170,7 +180,13 @@ async def _pipeline(
     retry = writer.shards
     if retry and retry[0].path is not None:
         out.write(f"  {summary.failed} failed request(s) written to {retry[0].path}")
-        out.write(f"  re-submit: openai-batches files upload {retry[0].path}")
+        upload_again = ("files", "upload", str(retry[0].path))
+        resubmit = (
+            command_for(client, *upload_again)
+            if live
+            else shlex.join(["openai-batches", *upload_again])
+        )
+        out.write(f"  re-submit: {resubmit}")
     else:
         out.write("  nothing failed")
 

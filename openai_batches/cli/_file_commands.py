@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import Client
-from ._app import ExitCode, command_group, positive_int, report_error, take
+from .._uploads import local_size
+from ._app import ExitCode, UsageError, command_group, positive_int, report_error, take
 from ._output import FILE_COLUMNS, Output, file_row
 from ._transfer import download, upload
 
@@ -46,12 +48,9 @@ def register(commands: Subparsers) -> None:
 
     p = command("download", download_file, "save a file's content, showing progress on stderr")
     p.add_argument("file_id")
-    p.add_argument(
-        "-o",
-        "--output",
-        metavar="PATH",
-        help="where to save it, a file or a directory; - for stdout (default: its file name)",
-    )
+    where = "where to save it: a file, or a folder (ending in / or existing); - for stdout"
+    p.add_argument("path", nargs="?", metavar="PATH", help=f"{where} (default: its own name, here)")
+    p.add_argument("-o", "--output", metavar="PATH", help="the same as PATH")
     p.add_argument("--force", action="store_true", help="replace an existing file")
 
     p = command("delete", delete_files, "delete files")
@@ -76,14 +75,20 @@ async def list_files(client: Client, args: argparse.Namespace, out: Output) -> i
     files = client.files.list(
         purpose=args.purpose, order=args.order, limit=min(args.limit, 1000), after=args.after
     )
-    await out.listing(take(files, args.limit), FILE_COLUMNS, file_row)
+    purpose = f" with purpose {args.purpose}" if args.purpose else ""
+    after = f" after {args.after}" if args.after else ""
+    await out.listing(
+        take(files, args.limit), FILE_COLUMNS, file_row, empty=f"no files{purpose}{after}"
+    )
     return ExitCode.OK
 
 
 async def upload_file(client: Client, args: argparse.Namespace, out: Output) -> int:
     """Upload a file and print it; a batch input is checked first, unless ``--no-check``."""
-    if args.purpose == "batch" and args.check and not await _check(args.path):
-        return ExitCode.LOCAL_ERROR
+    if args.purpose == "batch" and args.check:
+        local_size(args.path)  # a missing file or a folder is refused as by any upload
+        if not await _check(args.path):
+            return ExitCode.LOCAL_ERROR
     file = await upload(client, args.path, purpose=args.purpose, expires_after=args.expires_after)
     if out.json:
         out.json_line(file)
@@ -110,8 +115,10 @@ async def _check(path: Path) -> bool:
 
 async def download_file(client: Client, args: argparse.Namespace, out: Output) -> int:
     """Save a file's content and say where."""
-    to_stdout = args.output == "-"
-    target = None if to_stdout else Path(args.output or ".")
+    if args.path is not None and args.output is not None:
+        raise UsageError("give the output path once: as PATH or with -o")
+    output = args.path if args.output is None else args.output
+    target = None if output == "-" else (output or os.curdir)
     info, saved = await download(client, args.file_id, target, force=args.force)
     if saved is not None:
         if out.json:

@@ -154,17 +154,29 @@ class Output:
             print("  ".join(cells).rstrip(), file=self.stream)
 
     async def listing(
-        self, items: AsyncIterable[T], columns: Sequence[str], row: Callable[[T], Sequence[str]]
+        self,
+        items: AsyncIterable[T],
+        columns: Sequence[str],
+        row: Callable[[T], Sequence[str]],
+        *,
+        empty: str,
     ) -> None:
-        """Print a walk: one JSON line per item as it comes, or a table at the end."""
+        """Print a walk: one JSON line per item as it comes, or a table at the end.
+
+        An empty walk prints no table, only ``empty`` on stderr (nothing with ``--json``).
+        """
         rows = []
         async for item in items:
             if self.json:
                 self.json_line(item)
             else:
                 rows.append(row(item))
-        if not self.json:
+        if self.json:
+            return
+        if rows:
             self.table(columns, rows)
+        else:
+            print(empty, file=sys.stderr)
 
     def details(self, pairs: Sequence[tuple[str, str]]) -> None:
         """Print ``name  value`` lines, the values aligned."""

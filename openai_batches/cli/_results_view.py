@@ -10,8 +10,9 @@ from typing import Any
 import orjson
 
 from .. import Batch, BatchResult, Client, JoinSummary, RequestWriter, Shard
-from ._app import ExitCode
+from ._app import ExitCode, command_for
 from ._output import Output
+from ._transfer import check_destination
 
 __all__ = ["RESULT_COLUMNS", "answer_text", "result_row", "show_results", "write_shards"]
 
@@ -72,11 +73,15 @@ def write_shards(shards: list[Shard], path: Path) -> list[Path]:
 
 async def show_results(client: Client, args: argparse.Namespace, out: Output) -> int:
     """Print a finished batch's results; exit code 4 unless the batch completed."""
+    rebuild: Path | None = None
+    if args.rebuild_failed is not None:
+        check_destination(args.rebuild_failed)  # before any request, not after the results
+        rebuild = Path(args.rebuild_failed)
     batch = await client.batches.retrieve(args.batch_id)
     if not batch.status.is_final:
+        wait = command_for(client, "batches", "wait", batch.id)
         print(
-            f"batch {batch.id} is {batch.status.value}: its results come when it finishes "
-            f"(openai-batches batches wait {batch.id})",
+            f"batch {batch.id} is {batch.status.value}: its results come when it finishes ({wait})",
             file=sys.stderr,
         )
         return ExitCode.NOT_FINISHED
@@ -100,7 +105,7 @@ async def show_results(client: Client, args: argparse.Namespace, out: Output) ->
             rows.append(result_row(result))
 
     rebuilt: tuple[list[Shard], JoinSummary] | None = None
-    if args.rebuild_failed is None:
+    if rebuild is None:
         async for result in client.batches.results(batch):
             show(result)
     else:
@@ -112,7 +117,8 @@ async def show_results(client: Client, args: argparse.Namespace, out: Output) ->
         out.table(RESULT_COLUMNS, rows)
     print(f"{succeeded} succeeded, {failed} failed", file=sys.stderr)
     if rebuilt is not None:
-        _report_rebuilt(*rebuilt, args.rebuild_failed)
+        assert rebuild is not None
+        _report_rebuilt(*rebuilt, rebuild)
     if batch.status != "completed":
         print(f"batch {batch.id} ended {batch.status.value}", file=sys.stderr)
         return ExitCode.BATCH_UNSUCCESSFUL

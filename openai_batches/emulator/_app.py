@@ -7,7 +7,9 @@ Middlewares, outermost first:
    it to `EmulatorState.requests`.
 2. ``_inject_faults``: applies the first matching `FaultRule`.
 3. ``_api``: checks the bearer key, advances the store to the clock's now, runs the handler and
-   turns `ApiError` and unknown routes into the API's error bodies.
+   turns `ApiError` and unknown routes into the API's error bodies. A client that goes away
+   while its body is read (an aborted upload) is logged in one line at INFO on the
+   ``openai_batches.emulator`` logger, not as a traceback.
 
 Handlers only parse HTTP and call the `Store`.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
@@ -35,6 +38,8 @@ from ._store import (
 )
 
 __all__ = ["EmulatorState", "RecordedRequest", "make_app"]
+
+log = logging.getLogger("openai_batches.emulator")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _CHUNK = 256 * 1024
@@ -174,6 +179,14 @@ async def _api(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except ApiError as error:
         return error_response(error)
+    except ConnectionResetError as error:
+        # The client closed the connection before its body was read: an aborted upload.
+        # Nobody is left to answer; the handler has already discarded what it stored.
+        log.info("%s %s: the client went away (%s)", request.method, request.path, error)
+        if request.transport is not None:
+            request.transport.abort()
+        # aiohttp fails to write this to the closed transport and drops it quietly.
+        return web.Response(status=400)
 
 
 # request parsing

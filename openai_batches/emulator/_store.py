@@ -187,6 +187,13 @@ class Store:
     def _file_id(self) -> str:
         return "file-" + "".join(self._random.choices(_ALPHANUMERIC, k=22))
 
+    @staticmethod
+    def _check_new_id(new_id: str, existing: Mapping[str, object], kind: str) -> None:
+        if not isinstance(new_id, str) or not new_id:
+            raise ValueError(f"a {kind} id must be a non-empty string, got {new_id!r}")
+        if new_id in existing:
+            raise ValueError(f"there is already a {kind} {new_id!r}")
+
     def _key(self, created_at: int) -> Key:
         self._sequence += 1
         return (created_at, self._sequence)
@@ -214,14 +221,19 @@ class Store:
         *,
         created_at: float | None = None,
         expires_after: int | None = None,
+        file_id: str | None = None,
     ) -> FileRecord:
         """Register *blob* as a new file and return its record."""
+        if file_id is not None:
+            self._check_new_id(file_id, self._files, "file")
         created = int(self.clock.now() if created_at is None else created_at)
         if expires_after is None and purpose == "batch":
             expires_after = BATCH_FILE_TTL
         expires_at = None if expires_after is None else created + expires_after
         key = self._key(created)
-        record = FileRecord(self._file_id(), filename, purpose, blob, created, expires_at, key)
+        record = FileRecord(
+            file_id or self._file_id(), filename, purpose, blob, created, expires_at, key
+        )
         self._files[record.id] = record
         self._file_keys[record.id] = key
         self._file_index.add(key, record.id)
@@ -251,6 +263,7 @@ class Store:
         *,
         created_at: float | None = None,
         expires_after: int | None = None,
+        file_id: str | None = None,
     ) -> dict[str, Any]:
         """Seed a file without HTTP; return the File object.
 
@@ -260,6 +273,7 @@ class Store:
             data: The content, or a path to copy it from.
             created_at: Override the creation time (Unix seconds), e.g. to shape listings.
             expires_after: Seconds until the file expires (``batch`` files default to 30 days).
+            file_id: The file's id, such as ``file-abc123`` (default: a new random one).
         """
         if isinstance(data, bytes | bytearray | memoryview):
             blob = self.storage.from_bytes(bytes(data))
@@ -268,7 +282,12 @@ class Store:
         else:
             raise TypeError("data must be bytes or a path (os.PathLike)")
         record = self.add_file(
-            filename, purpose, blob, created_at=created_at, expires_after=expires_after
+            filename,
+            purpose,
+            blob,
+            created_at=created_at,
+            expires_after=expires_after,
+            file_id=file_id,
         )
         return record.to_json()
 
@@ -278,12 +297,17 @@ class Store:
         *,
         filename: str = "batch_input.jsonl",
         created_at: float | None = None,
+        file_id: str | None = None,
     ) -> dict[str, Any]:
         """Seed a ``purpose=batch`` JSONL file from request lines; return the File object."""
+        if file_id is not None:
+            self._check_new_id(file_id, self._files, "file")
         writer = self.storage.writer()
         for line in requests:
             writer.write(json.dumps(line).encode() + b"\n")
-        record = self.add_file(filename, "batch", writer.close(), created_at=created_at)
+        record = self.add_file(
+            filename, "batch", writer.close(), created_at=created_at, file_id=file_id
+        )
         return record.to_json()
 
     def file(self, file_id: str) -> FileRecord:
@@ -344,12 +368,15 @@ class Store:
         output_expires_after: Any = None,
         *,
         created_at: float | None = None,
+        batch_id: str | None = None,
     ) -> dict[str, Any]:
         """Create a batch (validating the arguments like the API); return the Batch object.
 
         The input file is read and checked now; its verdict is revealed when ``validating``
-        ends.
+        ends. *batch_id* chooses the batch's id (default: a new random one).
         """
+        if batch_id is not None:
+            self._check_new_id(batch_id, self._batches, "batch")
         if not isinstance(input_file_id, str) or not input_file_id:
             raise ApiError.invalid("input_file_id", "Invalid 'input_file_id': expected a file id.")
         if endpoint not in SUPPORTED_ENDPOINTS:
@@ -380,7 +407,7 @@ class Store:
             )
         created = self.clock.now() if created_at is None else created_at
         batch = BatchRecord(
-            id=self._hex_id("batch_"),
+            id=batch_id or self._hex_id("batch_"),
             endpoint=endpoint,
             input_file_id=input_file_id,
             created_at=float(int(created)),
@@ -404,10 +431,18 @@ class Store:
         endpoint: str = "/v1/chat/completions",
         metadata: Mapping[str, str] | None = None,
         created_at: float | None = None,
+        batch_id: str | None = None,
     ) -> dict[str, Any]:
-        """Seed an input file from *requests* and create a batch on it; return the Batch."""
+        """Seed an input file from *requests* and create a batch on it; return the Batch.
+
+        *batch_id* chooses the batch's id, such as ``batch_abc123`` (default: a random one).
+        """
+        if batch_id is not None:
+            self._check_new_id(batch_id, self._batches, "batch")
         source = self.put_jsonl(requests, created_at=created_at)
-        return self.create_batch(source["id"], endpoint, "24h", metadata, created_at=created_at)
+        return self.create_batch(
+            source["id"], endpoint, "24h", metadata, created_at=created_at, batch_id=batch_id
+        )
 
     def batch(self, batch_id: str) -> BatchRecord:
         """Return the batch *batch_id* or raise a 404."""

@@ -1,4 +1,4 @@
-"""``openai-batches demo`` end to end, and the ``emulator`` sub-command."""
+"""``openai-batches demo`` end to end (test_documented_commands runs ``emulator``)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ from pathlib import Path
 
 import orjson
 
-from .conftest import COMMAND, base_env, run_cli
+from .conftest import COMMAND, base_env, run_cli, run_main
+
+#: The documented ``openai-batches demo``, run here (test_documented_commands relies on it).
+DEMO = ("demo",)
 
 
 async def test_demo_runs_the_whole_workflow_without_a_key(tmp_path: Path) -> None:
     started = time.monotonic()
-    run = await run_cli("demo", "--dir", str(tmp_path), env=base_env())
+    run = await run_cli(*DEMO, "--dir", str(tmp_path), env=base_env())
     elapsed = time.monotonic() - started
 
     assert run.code == 0, run.err
@@ -56,35 +59,37 @@ async def test_demo_ignores_a_key_in_the_environment_without_live(tmp_path: Path
 
 
 async def test_demo_live_needs_a_key(tmp_path: Path) -> None:
-    run = await run_cli("demo", "--live", "--dir", str(tmp_path), env=base_env())
+    run = await run_main("demo", "--live", "--dir", str(tmp_path), env=base_env())
 
     assert run.code == 2
     assert "no API key" in run.err
 
 
-async def test_the_emulator_command_serves_until_terminated() -> None:
+async def test_ctrl_c_in_the_demo_leaves_nothing_to_resume(tmp_path: Path) -> None:
     process = await asyncio.create_subprocess_exec(
         *COMMAND,
-        "emulator",
-        "--port",
-        "0",
+        "demo",
+        "--requests",
+        "5",
+        "--dir",
+        str(tmp_path),
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=base_env(),
     )
-    assert process.stdout is not None
-    banner = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
-    url = banner.rsplit(" ", 1)[-1].strip()
-    assert url.startswith("http://127.0.0.1:")
+    assert process.stderr is not None
+    # The wait's first progress line: the batch exists (validating for 1.5 s) and is waited on.
+    line = b""
+    while b": validating" not in line:
+        line = await asyncio.wait_for(process.stderr.readline(), 30)
+        assert line, "the demo ended before its wait began"
 
-    listing = await run_cli(
-        "batches", "list", env=base_env(OPENAI_API_KEY="k", OPENAI_BASE_URL=url)
-    )
-    process.send_signal(signal.SIGTERM)
-    out, _ = await asyncio.wait_for(process.communicate(), 30)
+    process.send_signal(signal.SIGINT)
+    out, err = await asyncio.wait_for(process.communicate(), 30)
 
-    assert listing.code == 0, listing.err
-    assert listing.out.split() == ["ID", "STATUS", "ENDPOINT", "DONE/FAILED/TOTAL", "CREATED"]
-    assert process.returncode == 0
-    assert out == b"emulator stopped\n"
+    assert process.returncode == 130
+    # The batch lived in the demo's own emulator: nothing to resume, so no resume command.
+    assert b"batches wait" not in out + err
+    assert b"stops with the demo's emulator; nothing is left running" in err
+    assert b"Traceback" not in err

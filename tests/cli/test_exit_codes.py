@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import signal
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+from openai_batches import BatchInputError, JSONLError
+from openai_batches.cli import _app
 from openai_batches.emulator import Emulator, ManualClock
 
-from .conftest import CLI, COMMAND, base_env, chat_line, run_cli
+from .conftest import CLI, COMMAND, Run, base_env, chat_line, run_main
+
+if TYPE_CHECKING:
+    from openai_batches.cli._app import Subparsers
 
 pytestmark = pytest.mark.openai_emulator(clock=ManualClock())
 
@@ -36,7 +44,7 @@ async def test_usage_errors_exit_2(cli: CLI, args: list[str]) -> None:
 
 
 async def test_a_missing_key_exits_2_with_a_clear_message() -> None:
-    run = await run_cli("batches", "list", env=base_env())
+    run = await run_main("batches", "list", env=base_env())
 
     assert run.code == 2
     assert "no API key" in run.err
@@ -69,8 +77,8 @@ async def test_the_key_flag_wins_over_the_environment(
 ) -> None:
     env = {**emulator_env, "OPENAI_API_KEY": "sk-wrong"}
 
-    refused = await run_cli("files", "list", env=env)
-    accepted = await run_cli("files", "list", "--api-key", "sk-right", env=env)
+    refused = await run_main("files", "list", env=env)
+    accepted = await run_main("files", "list", "--api-key", "sk-right", env=env)
 
     assert refused.code == 3
     assert "HTTP 401" in refused.err
@@ -81,7 +89,7 @@ async def test_the_key_flag_wins_over_the_environment(
 async def test_the_base_url_flag_wins_over_the_environment(openai_emulator: Emulator) -> None:
     env = base_env(OPENAI_API_KEY="sk-test", OPENAI_BASE_URL="http://127.0.0.1:9/v1")
 
-    run = await run_cli("batches", "list", "--base-url", openai_emulator.url, env=env)
+    run = await run_main("batches", "list", "--base-url", openai_emulator.url, env=env)
 
     assert run.code == 0, run.err
 
@@ -90,7 +98,7 @@ async def test_no_answer_exits_3() -> None:
     # Port 9 (discard) is closed on test machines: the connection is refused.
     env = base_env(OPENAI_API_KEY="sk-test", OPENAI_BASE_URL="http://127.0.0.1:9/v1")
 
-    run = await run_cli("batches", "list", "--max-retries", "0", env=env)
+    run = await run_main("batches", "list", "--max-retries", "0", env=env)
 
     assert run.code == 3
     assert run.err.startswith("error: ")
@@ -133,32 +141,113 @@ async def test_results_of_a_running_batch_exit_5(openai_emulator: Emulator, cli:
 
     assert run.code == 5
     assert "validating" in run.err
-    assert f"openai-batches batches wait {batch['id']}" in run.err
+    # The command to run next talks to the same server as this one did.
+    resume = f"openai-batches batches wait {batch['id']} --base-url {openai_emulator.url}"
+    assert f"({resume})" in run.err
+
+
+async def test_rebuilding_into_a_missing_folder_fails_before_any_request(
+    openai_emulator: Emulator, cli: CLI, tmp_path: Path
+) -> None:
+    batch = openai_emulator.store.put_batch([chat_line("a", "no [[fail:400]]")])
+    assert isinstance(openai_emulator.clock, ManualClock)
+    openai_emulator.clock.advance(60)
+    openai_emulator.requests.clear()
+
+    run = await cli(
+        "batches", "results", str(batch["id"]), "--rebuild-failed", f"{tmp_path}/missing/r.jsonl"
+    )
+    folder = await cli("batches", "results", str(batch["id"]), "--rebuild-failed", f"{tmp_path}/")
+
+    assert (run.code, run.out) == (1, "")
+    assert run.err == f"error: No such folder: {tmp_path}/missing\n"
+    assert (folder.code, folder.out) == (1, "")
+    assert folder.err == f"error: A folder, not a file to write: {tmp_path}/\n"
+    assert openai_emulator.requests == []
+
+
+def outcome(run: Run, batch_id: str) -> list[str]:
+    """The lines of stderr that are not progress lines."""
+    return [line for line in run.err.splitlines() if not line.startswith(f"{batch_id}: ")]
 
 
 async def test_a_passed_deadline_exits_5(openai_emulator: Emulator, cli: CLI) -> None:
     batch = openai_emulator.store.put_batch([chat_line("a")])  # time stands still
+    batch_id = str(batch["id"])
 
-    run = await cli("batches", "wait", str(batch["id"]), "--deadline", "0.2")
+    run = await cli("batches", "wait", batch_id, "--deadline", "0.05", "--poll-interval", "0.01")
 
     assert run.code == 5
-    assert "deadline" in run.err
-    assert "validating" in run.out
+    assert outcome(run, batch_id) == [
+        f"batch {batch_id} is still validating after the 0.05 s deadline; wait again with: "
+        f"openai-batches batches wait {batch_id} --base-url {openai_emulator.url}"
+    ]
+    assert dict(line.split(None, 1) for line in run.out.splitlines())["status"] == "validating"
 
 
-async def test_ctrl_c_exits_130_and_leaves_the_batch_running(
-    openai_emulator: Emulator, emulator_env: dict[str, str]
+async def test_a_deadline_that_cancels_prints_one_outcome(
+    openai_emulator: Emulator, cli: CLI
 ) -> None:
+    batch = openai_emulator.store.put_batch([chat_line("a")])  # time stands still
+    batch_id = str(batch["id"])
+
+    run = await cli(
+        "batches",
+        "wait",
+        batch_id,
+        "--deadline",
+        "0.05",
+        "--cancel-at-deadline",
+        "--poll-interval",
+        "0.01",
+    )
+
+    assert run.code == 5
+    assert outcome(run, batch_id) == [
+        f"batch {batch_id} was not finished at the 0.05 s deadline, so it was cancelled "
+        f"(now cancelling); see it stop with: "
+        f"openai-batches batches wait {batch_id} --base-url {openai_emulator.url}"
+    ]
+    assert dict(line.split(None, 1) for line in run.out.splitlines())["status"] == "cancelling"
+    assert openai_emulator.store.batch(batch_id).status == "cancelling"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        JSONLError("not JSON", source="job.jsonl", line=3),
+        BatchInputError("custom_id 'a' twice", code="duplicate_custom_id", custom_id="a", index=1),
+    ],
+    ids=["JSONLError", "BatchInputError"],
+)
+def test_bad_local_input_exits_1(error: Exception, capsys: pytest.CaptureFixture[str]) -> None:
+    # A command that meets the user's own malformed requests (files upload checks them).
+    def register(commands: Subparsers) -> None:
+        def run(args: argparse.Namespace) -> int:
+            raise error
+
+        commands.add_parser("check").set_defaults(run=run)
+
+    code = _app.main(["check"], [register])
+
+    assert code == 1
+    assert capsys.readouterr().err == f"error: {error}\n"
+
+
+@pytest.mark.openai_emulator(clock=ManualClock(), api_keys=["sk-secret-key"])
+async def test_ctrl_c_exits_130_and_leaves_the_batch_running(openai_emulator: Emulator) -> None:
     batch = openai_emulator.store.put_batch([chat_line("a")])  # never finishes
     process = await asyncio.create_subprocess_exec(
         *COMMAND,
         "batches",
         "wait",
         str(batch["id"]),
+        "--base-url",
+        openai_emulator.url,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env=emulator_env,
+        env=base_env(OPENAI_API_KEY="sk-secret-key"),
     )
     assert process.stderr is not None
     # The first progress line says the wait has started polling.
@@ -169,6 +258,9 @@ async def test_ctrl_c_exits_130_and_leaves_the_batch_running(
     _, err = await asyncio.wait_for(process.communicate(), 30)
 
     assert process.returncode == 130
-    assert b"still running" in err
+    # The command to resume talks to the same server, and never shows the key.
+    resume = f"openai-batches batches wait {batch['id']} --base-url {openai_emulator.url}"
+    assert f"is still running; wait again with: {resume}\n".encode() in err
+    assert b"sk-secret" not in err
     assert b"Traceback" not in err
     assert openai_emulator.store.batch(str(batch["id"])).status == "validating"

@@ -39,10 +39,17 @@ async def test_upload_download_delete_round_trip(
     assert target.read_bytes() == source.read_bytes()
     assert download.out == f"saved {file['id']} (95000 bytes) to {target}\n"
     assert "downloaded 92.8 KiB/92.8 KiB (100%)" in download.err
+    # The permissions any new file gets (0666 less the umask), not mkstemp's 0600.
+    (tmp_path / "fresh").touch()
+    assert target.stat().st_mode == (tmp_path / "fresh").stat().st_mode
+    (tmp_path / "fresh").unlink()
 
+    openai_emulator.requests.clear()
     again = await cli("files", "download", file["id"], "-o", str(target))
     assert again.code == 1
-    assert "exists; pass --force" in again.err
+    # Refused before any request, so before any progress line.
+    assert again.err == f"error: File exists; pass --force to replace it: {target}\n"
+    assert openai_emulator.requests == []
     # Nothing replaced, and no temporary file left behind.
     assert sorted(os.listdir(tmp_path)) == ["copy.jsonl", "job.jsonl"]
 
@@ -105,11 +112,82 @@ async def test_a_batch_input_is_checked_and_refused_with_its_problems_by_line(
     assert other.json_lines()[0]["purpose"] == "user_data"
 
 
+async def test_download_to_a_positional_path(
+    openai_emulator: Emulator, cli: CLI, tmp_path: Path
+) -> None:
+    file = openai_emulator.store.put_file("notes.txt", "user_data", b"hello")
+    target = tmp_path / "out.txt"
+
+    run = await cli("files", "download", str(file["id"]), str(target))
+    both = await cli("files", "download", str(file["id"]), str(target), "-o", str(target))
+
+    assert run.code == 0, run.err
+    assert target.read_bytes() == b"hello"
+    assert both.code == 2
+    assert "give the output path once" in both.err
+
+
+@pytest.mark.parametrize(
+    ("where", "folder"),
+    [("missing-dir/", "missing-dir/"), ("missing-dir/out.txt", "missing-dir")],
+)
+@pytest.mark.parametrize("flag", [["-o"], []], ids=["-o", "positional"])
+async def test_download_into_a_missing_folder_names_it_before_any_request(
+    openai_emulator: Emulator, cli: CLI, tmp_path: Path, where: str, folder: str, flag: list[str]
+) -> None:
+    file = openai_emulator.store.put_file("notes.txt", "user_data", b"hello")
+    openai_emulator.requests.clear()
+
+    run = await cli("files", "download", str(file["id"]), *flag, f"{tmp_path}/{where}")
+
+    assert run.code == 1
+    assert run.err == f"error: No such folder: {tmp_path}/{folder}\n"
+    assert openai_emulator.requests == []
+    assert os.listdir(tmp_path) == []  # in particular, no file named missing-dir
+
+
+async def test_download_into_a_folder_refuses_an_existing_file_before_progress(
+    openai_emulator: Emulator, cli: CLI, tmp_path: Path
+) -> None:
+    file = openai_emulator.store.put_file("notes.txt", "user_data", b"hello")
+    (tmp_path / "notes.txt").write_bytes(b"mine")
+
+    run = await cli("files", "download", str(file["id"]), "-o", f"{tmp_path}/")
+
+    assert run.code == 1
+    assert run.err == f"error: File exists; pass --force to replace it: {tmp_path}/notes.txt\n"
+    assert not any(r.path.endswith("/content") for r in openai_emulator.requests)
+    assert (tmp_path / "notes.txt").read_bytes() == b"mine"
+
+
 async def test_uploading_a_missing_file_exits_1(cli: CLI, tmp_path: Path) -> None:
     run = await cli("files", "upload", str(tmp_path / "nothing.jsonl"))
 
     assert run.code == 1
-    assert "No such file" in run.err
+    assert run.err == f"error: No such file or directory: {tmp_path / 'nothing.jsonl'}\n"
+
+
+async def test_uploading_a_folder_fails_before_progress(
+    openai_emulator: Emulator, cli: CLI, tmp_path: Path
+) -> None:
+    run = await cli("files", "upload", str(tmp_path))
+
+    assert run.code == 1
+    assert run.err == f"error: Is a directory, not a file to upload: {tmp_path}\n"
+    assert openai_emulator.requests == []
+
+
+async def test_empty_listings_say_so(openai_emulator: Emulator, cli: CLI) -> None:
+    files = await cli("files", "list", "--purpose", "batch")
+    batches = await cli("batches", "list")
+    as_json = await cli("files", "list", "--json")
+    only = openai_emulator.store.put_file("notes.txt", "user_data", b"x")
+    after = await cli("files", "list", "--after", str(only["id"]))
+
+    assert (files.code, files.out, files.err) == (0, "", "no files with purpose batch\n")
+    assert (batches.code, batches.out, batches.err) == (0, "", "no batches\n")
+    assert (as_json.code, as_json.out, as_json.err) == (0, "", "")
+    assert (after.code, after.out, after.err) == (0, "", f"no files after {only['id']}\n")
 
 
 async def test_list_filters_orders_and_limits(openai_emulator: Emulator, cli: CLI) -> None:

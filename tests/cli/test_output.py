@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+from openai_batches import Client
+from openai_batches.cli._app import command_for
 from openai_batches.cli._output import Output, timestamp
 from openai_batches.cli._progress import Progress, format_bytes
 
@@ -75,3 +77,21 @@ def test_terminal_progress_redraws_one_line() -> None:
 
 def test_byte_sizes() -> None:
     assert [format_bytes(n) for n in (512, 1536, 20 * 1024**2)] == ["512 B", "1.5 KiB", "20.0 MiB"]
+
+
+def test_commands_to_run_later_keep_the_server_and_project_never_the_key() -> None:
+    default = Client("sk-secret")
+    elsewhere = Client(
+        "sk-secret",
+        base_url="http://user:pw@proxy.local:8080/v1",
+        organization="org-1",
+        project="my project",
+    )
+
+    assert command_for(default, "batches", "wait", "batch_1") == (
+        "openai-batches batches wait batch_1"
+    )
+    assert command_for(elsewhere, "batches", "wait", "batch_1") == (
+        "openai-batches batches wait batch_1 --base-url http://user@proxy.local:8080/v1 "
+        "--organization org-1 --project 'my project'"
+    )

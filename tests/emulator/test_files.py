@@ -6,7 +6,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import Api
+from conftest import Api, chat
 
 from openai_batches.emulator import Emulator, ManualClock
 from openai_batches.emulator._index import SortedIds
@@ -232,3 +232,26 @@ def test_index_pages_in_both_directions() -> None:
     index.remove((3, 3))
     assert index.page((3, 3), 10, False) == (["id0", "id4"], False)
     assert len(index) == 4
+
+
+async def test_seeded_files_and_batches_can_have_chosen_ids(api: Api, emu: Emulator) -> None:
+    line = chat("a", "hello")
+    file = emu.store.put_file("notes.txt", "user_data", b"hi", file_id="file-abc123")
+    source = emu.store.put_jsonl([line], file_id="file-abc")
+    batch = emu.store.put_batch([line], batch_id="batch_abc123")
+
+    assert (file["id"], source["id"], batch["id"]) == ("file-abc123", "file-abc", "batch_abc123")
+    assert await api.get("/files/file-abc123") == file
+    assert (await api.get("/batches/batch_abc123"))["input_file_id"] == batch["input_file_id"]
+    refused = [
+        lambda: emu.store.put_file("x.txt", "user_data", b"x", file_id="file-abc123"),
+        lambda: emu.store.put_jsonl([line], file_id="file-abc"),
+        lambda: emu.store.put_batch([line], batch_id="batch_abc123"),
+        lambda: emu.store.put_batch([line], batch_id=""),
+    ]
+    for seed in refused:
+        with pytest.raises(ValueError, match=r"already|non-empty"):
+            seed()
+    # A refused seed leaves nothing behind: the three files seeded above, no more.
+    assert len(emu.store.list_files()["data"]) == 3
+    assert len(emu.store.list_batches()["data"]) == 1

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
 import pytest
 from conftest import Api
 
-from openai_batches.emulator import ManualClock
+from openai_batches.emulator import Emulator, ManualClock
+from openai_batches.emulator._blobs import BlobWriter
 
 T0 = 1_700_000_000
 
@@ -147,3 +151,85 @@ async def test_file_expiry_policy_applies_to_the_completed_file(api: Api) -> Non
     part = await add_part(api, upload["id"], b"x")
     done = await api.post(f"/uploads/{upload['id']}/complete", json={"part_ids": [part["id"]]})
     assert done["file"]["expires_at"] == T0 + 7200
+
+
+class _Records(logging.Handler):
+    """Keeps log records; ``logged`` is set by the emulator's own or by any warning."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+        self.logged = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+        if record.name == "openai_batches.emulator" or record.levelno >= logging.WARNING:
+            self.logged.set()
+
+
+@pytest.fixture
+def records() -> Iterator[_Records]:
+    handler = _Records()
+    loggers = [logging.getLogger("aiohttp"), logging.getLogger("openai_batches.emulator")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+    yield handler
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+async def abort_upload(
+    emu: Emulator, path: str, field: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Send the start of a multipart body to ``path``, then close the connection."""
+    reading = asyncio.Event()
+    store_writer = emu.store.writer
+
+    def writer() -> BlobWriter:
+        reading.set()  # the handler has reached the file's bytes
+        return store_writer()
+
+    monkeypatch.setattr(emu.store, "writer", writer)
+    head = (
+        f'--b\r\nContent-Disposition: form-data; name="{field}"; filename="a.jsonl"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode() + b"x" * 10_000
+    _, stream = await asyncio.open_connection(emu.host, emu.port)
+    stream.write(
+        f"POST {path} HTTP/1.1\r\nHost: {emu.host}\r\nAuthorization: Bearer {emu.api_key}\r\n"
+        f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 1000000\r\n\r\n".encode()
+        + head
+    )
+    await stream.drain()
+    async with asyncio.timeout(10):
+        await reading.wait()
+    stream.transport.abort()
+
+
+@pytest.mark.parametrize("route", ["files", "parts"])
+async def test_an_aborted_upload_is_one_log_line_not_a_traceback(
+    api: Api, emu: Emulator, records: _Records, route: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if route == "files":
+        path, field = "/v1/files", "file"
+    else:
+        upload = await create(api, 1_000_000)
+        path, field = f"/v1/uploads/{upload['id']}/parts", "data"
+
+    await abort_upload(emu, path, field, monkeypatch)
+    async with asyncio.timeout(10):
+        await records.logged.wait()
+
+    assert [r for r in records.records if r.levelno >= logging.WARNING or r.exc_info] == []
+    [line] = [r for r in records.records if r.name == "openai_batches.emulator"]
+    assert (line.levelno, line.getMessage()) == (
+        logging.INFO,
+        f"POST {path}: the client went away (Connection lost)",
+    )
+    # Nothing half-received was kept.
+    assert emu.store.list_files()["data"] == []
+    if route == "parts":
+        assert emu.store.upload(upload["id"]).parts == {}
