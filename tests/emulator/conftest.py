@@ -1,8 +1,9 @@
 """Fixtures for the emulator's tests: a manual clock, a running emulator, and an HTTP session
 that checks every JSON answer against the OpenAPI document.
 
-The OpenAPI document lives beside the repository (``../shared/spec``), as in CI. The live-API
-differences listed in its README are applied to the schemas explicitly, and nothing else:
+The OpenAPI document is ``tests/spec/openai-batches-files.openapi.yaml``. The live-API
+differences listed in ``tests/spec/README.md`` are applied to the schemas explicitly, and
+nothing else:
 
 * every optional property may also be ``null`` (the API sends ``null`` for unset timestamps,
   file ids, ``errors``, ``model``, ``expires_at``, ...);
@@ -30,9 +31,7 @@ import yaml
 
 from openai_batches.emulator import Emulator, ManualClock
 
-SPEC_PATH = (
-    Path(__file__).parents[2] / ".." / "shared" / "spec" / "openai-batches-files.openapi.yaml"
-)
+SPEC_PATH = Path(__file__).parents[1] / "spec" / "openai-batches-files.openapi.yaml"
 SPEC_URI = "urn:openai-batches-files"
 
 
