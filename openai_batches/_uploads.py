@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import IO, Any
 
 from ._decode import decode
-from ._errors import APIError, ResponseValidationError
+from ._errors import APIError, APIResponseValidationError
 from ._models import FileObject, Upload, UploadPart
 from ._transport import FilePart, Transport, encode_path
 from ._types import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
@@ -288,7 +288,7 @@ class Uploads:
             await self._cancel_in_background(upload.id)
             raise
         if done.file is None:
-            raise ResponseValidationError(
+            raise APIResponseValidationError(
                 f"The completed upload {upload.id} has no file", path="$.file"
             )
         return done.file

@@ -226,7 +226,7 @@ async def test_a_proxy_page_is_quoted(api: Mocked) -> None:
 async def test_a_2xx_that_is_not_json_is_a_validation_error(api: Mocked) -> None:
     api.add("GET", "/batches/b", body="<html>maintenance</html>", content_type="text/html")
     async with client() as c:
-        with pytest.raises(ob.ResponseValidationError) as caught:
+        with pytest.raises(ob.APIResponseValidationError) as caught:
             await c.batches.retrieve("b")
     assert caught.value.path == "$"
     assert api.total == 1  # a 2xx is an answer: never retried

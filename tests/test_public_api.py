@@ -70,3 +70,41 @@ def test_resources_are_built_once_on_first_use() -> None:
     assert client.files is client.files
     assert client.uploads is client.uploads
     assert type(client.batches).__name__ == "Batches"
+
+
+# The HTTP errors openai-python has, which this library promises under the same names.
+OPENAI_PYTHON_ERRORS = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InternalServerError",
+    "NotFoundError",
+    "OpenAIError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "UnprocessableEntityError",
+]
+
+
+def test_errors_have_openai_pythons_names_and_tree() -> None:
+    import openai
+
+    for name in OPENAI_PYTHON_ERRORS:
+        assert name in openai_batches.__all__, name
+        for parent in OPENAI_PYTHON_ERRORS:
+            ours = issubclass(getattr(openai_batches, name), getattr(openai_batches, parent))
+            theirs = issubclass(getattr(openai, name), getattr(openai, parent))
+            assert ours == theirs, (name, parent)
+
+
+def test_response_validation_error_is_an_alias_of_the_openai_python_name() -> None:
+    from openai_batches import APIResponseValidationError, ResponseValidationError
+
+    assert ResponseValidationError is APIResponseValidationError
+    assert APIResponseValidationError.__name__ == "APIResponseValidationError"
+    assert "ResponseValidationError" in openai_batches.__all__
