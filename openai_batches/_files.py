@@ -27,6 +27,7 @@ from typing import IO
 
 from ._decode import decode
 from ._errors import APIConnectionError, DownloadSizeError
+from ._expiry import ExpiresAfter, check_expires_after
 from ._models import FileDeleted, FileObject, Page
 from ._pagination import (
     RawPage,
@@ -38,7 +39,7 @@ from ._pagination import (
 )
 from ._transport import FilePart, FormField, Response, Transport, encode_path
 from ._types import USE_CLIENT_DEFAULT, Order, TimeoutTypes, UseClientDefault
-from ._uploads import Uploads, check_expires_after, check_purpose, local_size
+from ._uploads import Uploads, check_purpose, local_size
 
 __all__ = ["DownloadSizeError", "Files"]
 
@@ -159,7 +160,7 @@ class Files:
         file: FileInput,
         *,
         purpose: str,
-        expires_after: int | None = None,
+        expires_after: ExpiresAfter | None = None,
         filename: str | None = None,
         use_uploads: bool | None = None,
         on_progress: OnUploadProgress | None = None,
@@ -175,7 +176,8 @@ class Files:
                 of bytes (sent as it comes, once: a failure after it started is raised).
             purpose: What the file is for, such as ``"batch"`` (which needs a ``.jsonl``
                 name).
-            expires_after: Seconds after creation when the file expires (3600..2592000).
+            expires_after: When the file expires: seconds after its creation (3600 to
+                2592000), or the API's ``{"anchor": "created_at", "seconds": N}``.
             filename: The file's name; defaults to the path's base name, and is required
                 for bytes and iterables.
             use_uploads: ``True`` sends the file through the Uploads API in parts, ``False``
