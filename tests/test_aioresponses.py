@@ -110,6 +110,20 @@ async def test_list_files_sends_its_filters(api: Mocked) -> None:
     assert files[0].purpose == "assistants"
 
 
+@pytest.mark.parametrize("cursor", [None, ""], ids=["null", "empty-string"])
+async def test_an_empty_page_of_files_decodes_with_either_cursor(
+    api: Mocked, cursor: str | None
+) -> None:
+    """The document requires strings on an empty page; the live API may send null."""
+    empty = {"object": "list", "data": [], "first_id": cursor, "last_id": cursor}
+    api.add("GET", "/files?limit=1000", payload={**empty, "has_more": False})
+    api.add("GET", "/files?limit=1000", payload={**empty, "has_more": False})
+    async with client() as c:
+        assert [f async for f in c.files.list()] == []
+        [page] = [p async for p in c.files.pages()]
+    assert (page.data, page.first_id, page.last_id, page.next_after) == ([], cursor, cursor, None)
+
+
 # Retries
 
 

@@ -8,8 +8,6 @@ nothing else:
 * every optional property may also be ``null`` (the API sends ``null`` for unset timestamps,
   file ids, ``errors``, ``model``, ``expires_at``, ...);
 * ``OpenAIFile.purpose`` also takes ``evals``, which uploads accept;
-* ``ListFilesResponse.first_id`` / ``last_id`` may be ``null`` on an empty page (they are
-  required, but an empty page has no first or last object);
 * ``/files/{file_id}/content`` answers raw bytes, not a JSON string.
 """
 
@@ -59,9 +57,6 @@ def load_spec() -> dict[str, Any]:
     schemas = patched["components"]["schemas"]
     schemas["OpenAIFile"]["properties"]["purpose"]["enum"].append("evals")
     _allow_null_optionals(schemas)
-    listing = patched["components"]["schemas"]["ListFilesResponse"]["properties"]
-    for name in ("first_id", "last_id"):
-        listing[name] = {"anyOf": [listing[name], {"type": "null"}]}
     patched["$id"] = SPEC_URI
     return patched
 
