@@ -181,10 +181,11 @@ class Batches:
 
         The create is tagged with ``metadata["openai_batches_request_id"] = <key>``. When
         an attempt fails in a way that leaves its outcome unknown (no answer, a timeout,
-        408, 409 or 5xx), the newest batches are searched for the key (back to a few
-        minutes before the first attempt, at most 500 batches): a batch found is returned,
-        otherwise the create is retried after the client's backoff. A 429 is retried
-        without searching (the API created nothing); any other error is raised at once.
+        408 or 5xx), the newest batches are searched for the key (back to a few minutes
+        before the first attempt, at most 500 batches): a batch found is returned,
+        otherwise the create is retried after the client's backoff. A 409 or 429 is
+        retried without searching (the API turned the create away, so it created
+        nothing); any other error is raised at once.
 
         Args:
             input_file_id: The input file's id.

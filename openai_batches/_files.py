@@ -326,8 +326,8 @@ class Files:
 
         A last line without a line ending is yielded as is. A line longer than
         ``max_line_bytes`` raises JSONLError rather than filling memory. Takes ``None``
-        or ``""`` as :meth:`content` does. (For line numbers, use
-        ``iter_numbered_lines(client.files.content(file_id))``.)
+        or ``""`` as :meth:`content` does. Blank lines are skipped, so the lines yielded
+        are not numbered as in the file; a JSONLError's ``line`` is the file's number.
         """
         from ._jsonl import iter_lines  # the JSONL machinery loads on first use
 

@@ -108,3 +108,36 @@ def test_response_validation_error_is_an_alias_of_the_openai_python_name() -> No
     assert ResponseValidationError is APIResponseValidationError
     assert APIResponseValidationError.__name__ == "APIResponseValidationError"
     assert "ResponseValidationError" in openai_batches.__all__
+
+
+def _documented() -> dict[str, str]:
+    """The docstrings of every public object, and of the public methods of public classes."""
+    docs: dict[str, str] = {}
+    for name in openai_batches.__all__:
+        value = getattr(openai_batches, name)
+        docs[name] = inspect.getdoc(value) or ""
+        if inspect.isclass(value):
+            for attribute, member in vars(value).items():
+                if attribute.startswith("_"):
+                    continue
+                function = member.fget if isinstance(member, property) else member
+                docs[f"{name}.{attribute}"] = inspect.getdoc(function) or ""
+    return docs
+
+
+def test_docstrings_point_only_at_public_functions() -> None:
+    """A call shown in a docstring, ``name(...)``, names something a user can import."""
+    import asyncio
+    import builtins
+    import contextlib
+    import re
+
+    importable = set(openai_batches.__all__) | set(dir(builtins))
+    importable |= set(dir(contextlib)) | set(dir(asyncio))
+    wrong = [
+        (where, called)
+        for where, doc in _documented().items()
+        for called in re.findall(r"``([A-Za-z_]\w*)\(", doc)
+        if called not in importable
+    ]
+    assert wrong == []
