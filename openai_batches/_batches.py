@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ._decode import decode
 from ._errors import APIError, ConflictError, ResponseValidationError
+from ._expiry import ExpiresAfter, check_expires_after, expires_after_json
 from ._models import Batch, BatchStatus, Page
 from ._pagination import (
     RawPage,
@@ -67,8 +68,6 @@ ENDPOINTS = frozenset(
 MAX_METADATA_PAIRS = 16
 MAX_METADATA_KEY = 64
 MAX_METADATA_VALUE = 512
-MIN_OUTPUT_TTL = 3600
-MAX_OUTPUT_TTL = 30 * 24 * 3600
 
 # How far back the search for an ambiguous create looks: batches created up to this long
 # before the first attempt (by this machine's clock, which may be off from the API's)...
@@ -174,7 +173,7 @@ class Batches:
         endpoint: str,
         completion_window: str = "24h",
         metadata: Mapping[str, str] | None = None,
-        output_expires_after: int | Mapping[str, Any] | None = None,
+        output_expires_after: ExpiresAfter | None = None,
         idempotency_key: str | GenerateKey | None = GENERATE_KEY,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
     ) -> Batch:
@@ -182,10 +181,11 @@ class Batches:
 
         The create is tagged with ``metadata["openai_batches_request_id"] = <key>``. When
         an attempt fails in a way that leaves its outcome unknown (no answer, a timeout,
-        408, 409 or 5xx), the newest batches are searched for the key (back to a few
-        minutes before the first attempt, at most 500 batches): a batch found is returned,
-        otherwise the create is retried after the client's backoff. A 429 is retried
-        without searching (the API created nothing); any other error is raised at once.
+        408 or 5xx), the newest batches are searched for the key (back to a few minutes
+        before the first attempt, at most 500 batches): a batch found is returned,
+        otherwise the create is retried after the client's backoff. A 409 or 429 is
+        retried without searching (the API turned the create away, so it created
+        nothing); any other error is raised at once.
 
         Args:
             input_file_id: The input file's id.
@@ -523,11 +523,9 @@ def create_body(
         pairs[IDEMPOTENCY_METADATA_KEY] = key
     if pairs:
         body["metadata"] = pairs
-    if output_expires_after is not None:
-        body["output_expires_after"] = {
-            "anchor": "created_at",
-            "seconds": _check_expiry(output_expires_after),
-        }
+    seconds = check_expires_after(output_expires_after, "output_expires_after")
+    if seconds is not None:
+        body["output_expires_after"] = expires_after_json(seconds)
     return body
 
 
@@ -583,20 +581,3 @@ def _check_metadata(metadata: object, *, reserved: bool) -> dict[str, str]:
             "pass idempotency_key=... instead"
         )
     return dict(metadata)
-
-
-def _check_expiry(value: object) -> int:
-    name = "output_expires_after"
-    if isinstance(value, Mapping):
-        if set(value) != {"anchor", "seconds"}:
-            raise ValueError(f"{name} must have exactly the keys 'anchor' and 'seconds'")
-        if value["anchor"] != "created_at":
-            raise ValueError(f"{name}['anchor'] must be 'created_at', got {value['anchor']!r}")
-        name, value = f"{name}['seconds']", value["seconds"]
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be a whole number of seconds, got {value!r}")
-    if not MIN_OUTPUT_TTL <= value <= MAX_OUTPUT_TTL:
-        raise ValueError(
-            f"{name} must be between {MIN_OUTPUT_TTL} and {MAX_OUTPUT_TTL} seconds, got {value}"
-        )
-    return value

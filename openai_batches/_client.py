@@ -29,6 +29,21 @@ def _env(name: str) -> str | None:
     return os.environ.get(name) or None
 
 
+def _retry_policy(max_retries: int | None, retry_policy: RetryPolicy | None) -> RetryPolicy:
+    # `None` is "not given" for both, so that an explicit max_retries=2 beside a policy is
+    # refused too rather than silently losing to it.
+    if retry_policy is None:
+        return RetryPolicy() if max_retries is None else RetryPolicy(max_retries=max_retries)
+    if not isinstance(retry_policy, RetryPolicy):
+        raise TypeError(f"retry_policy must be a RetryPolicy, got {type(retry_policy).__name__}")
+    if max_retries is not None:
+        raise TypeError(
+            "Client() takes max_retries or retry_policy, not both; "
+            f"use RetryPolicy(max_retries={max_retries!r}, ...) alone"
+        )
+    return retry_policy
+
+
 class Client:
     """An asyncio client for the OpenAI Batch and Files APIs.
 
@@ -49,14 +64,17 @@ class Client:
         timeout: Seconds, a :class:`Timeout`, or ``None`` for no limit; each call may
             override it.
         max_retries: Retries after a failed attempt (connection errors, timeouts, 408,
-            409, 429, 5xx); 0 disables them.
+            409, 429, 5xx); 0 disables them. Unset, 2 (``RetryPolicy``'s default).
         session: An aiohttp session to borrow, with its connector and default headers;
             this client's headers and timeout are sent with each request. It is never
             closed here.
-        retry_policy: Full control over retries and backoff; overrides ``max_retries``.
+        retry_policy: Full control over retries and backoff, instead of ``max_retries``.
 
     Raises:
         OpenAIError: No API key was given and ``OPENAI_API_KEY`` is not set.
+        TypeError: Both ``max_retries`` and ``retry_policy`` were given, or
+            ``retry_policy`` is not a :class:`RetryPolicy`.
+        ValueError: ``max_retries`` is not a whole number >= 0.
     """
 
     def __init__(
@@ -67,7 +85,7 @@ class Client:
         organization: str | None = None,
         project: str | None = None,
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
-        max_retries: int = 2,
+        max_retries: int | None = None,
         session: aiohttp.ClientSession | None = None,
         retry_policy: RetryPolicy | None = None,
     ) -> None:
@@ -81,7 +99,7 @@ class Client:
         self.organization = organization or _env("OPENAI_ORG_ID")
         self.project = project or _env("OPENAI_PROJECT_ID")
         self.timeout = Timeout.of(timeout)
-        self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries)
+        self.retry_policy = _retry_policy(max_retries, retry_policy)
         self._transport = Transport(
             base_url=self.base_url,
             headers=default_headers(api_key, self.organization, self.project),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ._errors import ResponseValidationError
+from ._errors import APIResponseValidationError
 from ._transport import Response
 
 __all__ = ["decode", "item_error", "parse_json", "structure_hook"]
@@ -25,7 +25,7 @@ def parse_json(response: Response) -> Any:
     """Parse a 2xx answer's body as JSON.
 
     Raises:
-        ResponseValidationError: The body is not JSON (an HTML page from a proxy, say).
+        APIResponseValidationError: The body is not JSON (an HTML page from a proxy, say).
     """
     import orjson
 
@@ -33,7 +33,7 @@ def parse_json(response: Response) -> Any:
         return orjson.loads(response.body)
     except orjson.JSONDecodeError as exc:
         text = " ".join(response.body[:_SNIPPET].decode("utf-8", "replace").split())
-        raise ResponseValidationError(
+        raise APIResponseValidationError(
             f"Expected a JSON body, got: {text!r}" if text else "Expected a JSON body, got nothing",
             status_code=response.status,
             request_id=response.request_id,
@@ -46,7 +46,7 @@ def decode(response: Response, cl: type[T]) -> T:
     """Parse a 2xx answer and structure it into ``cl``.
 
     Raises:
-        ResponseValidationError: The body is not JSON, or does not fit ``cl``; the error
+        APIResponseValidationError: The body is not JSON, or does not fit ``cl``; the error
             says where, for example ``$.data[3].created_at``.
     """
     data = parse_json(response)
@@ -64,18 +64,22 @@ def structure_hook(cl: type[T]) -> Callable[[Any, Any], T]:
     return structure_hook(cl)
 
 
-def item_error(item: Any, cl: Any, data: list[Any], response: Response) -> ResponseValidationError:
+def item_error(
+    item: Any, cl: Any, data: list[Any], response: Response
+) -> APIResponseValidationError:
     """The error for an item of a page's ``data`` that does not fit ``cl``."""
     index = next(i for i, other in enumerate(data) if other is item)
     return _validation_error(item, cl, response, f"$.data[{index}]")
 
 
-def _validation_error(data: Any, cl: Any, response: Response, root: str) -> ResponseValidationError:
+def _validation_error(
+    data: Any, cl: Any, response: Response, root: str
+) -> APIResponseValidationError:
     from ._converter import locate_error
 
     path, reason = locate_error(data, cl)
     path = root + path[1:]
-    return ResponseValidationError(
+    return APIResponseValidationError(
         f"Unexpected response body at {path}: {reason}",
         path=path,
         status_code=response.status,

@@ -16,7 +16,8 @@ The names follow openai-python, so code can move between the two::
      │    │    └── InternalServerError        >= 500
      │    ├── APIConnectionError      no answer: refused, reset, cut short
      │    │    └── APITimeoutError    no answer in time
-     │    ├── ResponseValidationError a 2xx answer that is not the expected JSON
+     │    ├── APIResponseValidationError  a 2xx answer that is not the expected JSON
+     │    │                           (also importable as ResponseValidationError)
      │    ├── PaginationError         a listing whose cursors do not advance
      │    └── DownloadSizeError       a download's size differs from the file's
      ├── WaitTimeoutError             a batch not final by a wait's deadline (also TimeoutError)
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
@@ -177,8 +179,10 @@ class APITimeoutError(APIConnectionError):
         super().__init__(message, method=method, url=url)
 
 
-class ResponseValidationError(APIError):
+class APIResponseValidationError(APIError):
     """A 2xx answer was not JSON, or not the shape this library expects.
+
+    openai-python's name; ``ResponseValidationError`` is the same class.
 
     Attributes:
         path: Where in the body the problem is, as a JSON path such as
@@ -201,6 +205,10 @@ class ResponseValidationError(APIError):
         self.path = path
         self.status_code = status_code
         self.request_id = request_id
+
+
+#: The name this class had first; the same class, kept for existing code.
+ResponseValidationError = APIResponseValidationError
 
 
 class PaginationError(APIError):

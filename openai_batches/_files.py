@@ -28,6 +28,7 @@ from typing import IO
 
 from ._decode import decode
 from ._errors import APIConnectionError, DownloadSizeError
+from ._expiry import ExpiresAfter, check_expires_after
 from ._models import FileDeleted, FileObject, Page
 from ._pagination import (
     RawPage,
@@ -39,7 +40,7 @@ from ._pagination import (
 )
 from ._transport import FilePart, FormField, Response, Transport, encode_path
 from ._types import USE_CLIENT_DEFAULT, Order, TimeoutTypes, UseClientDefault
-from ._uploads import Uploads, check_expires_after, check_purpose, local_size
+from ._uploads import Uploads, check_purpose, local_size
 
 __all__ = ["DownloadSizeError", "Files"]
 
@@ -160,7 +161,7 @@ class Files:
         file: FileInput,
         *,
         purpose: str,
-        expires_after: int | None = None,
+        expires_after: ExpiresAfter | None = None,
         filename: str | None = None,
         use_uploads: bool | None = None,
         on_progress: OnUploadProgress | None = None,
@@ -176,7 +177,8 @@ class Files:
                 of bytes (sent as it comes, once: a failure after it started is raised).
             purpose: What the file is for, such as ``"batch"`` (which needs a ``.jsonl``
                 name).
-            expires_after: Seconds after creation when the file expires (3600..2592000).
+            expires_after: When the file expires: seconds after its creation (3600 to
+                2592000), or the API's ``{"anchor": "created_at", "seconds": N}``.
             filename: The file's name; defaults to the path's base name, and is required
                 for bytes and iterables.
             use_uploads: ``True`` sends the file through the Uploads API in parts, ``False``
@@ -325,8 +327,8 @@ class Files:
 
         A last line without a line ending is yielded as is. A line longer than
         ``max_line_bytes`` raises JSONLError rather than filling memory. Takes ``None``
-        or ``""`` as :meth:`content` does. (For line numbers, use
-        ``iter_numbered_lines(client.files.content(file_id))``.)
+        or ``""`` as :meth:`content` does. Blank lines are skipped, so the lines yielded
+        are not numbered as in the file; a JSONLError's ``line`` is the file's number.
         """
         from ._jsonl import iter_lines  # the JSONL machinery loads on first use
 

@@ -274,15 +274,18 @@ class UploadPart:
 
 @attrs.define
 class Upload:
-    """A multipart upload; once ``completed``, ``file`` is the file it made."""
+    """A multipart upload; once ``completed``, ``file`` is the file it made.
+
+    ``object`` (``"upload"``) is optional in the API's document, so it may be ``None``.
+    """
 
     id: str
-    object: str
     bytes: int
     created_at: int
     filename: str
     purpose: FilePurpose
     status: UploadStatus
     expires_at: int
+    object: str | None = None
     file: FileObject | None = None
     raw: Mapping[str, Any] = _raw

@@ -6,8 +6,8 @@ completes the upload with the part ids in order and the md5. Any failure or canc
 cancels the upload, so no pending upload is left holding parts. Memory in use is at most
 ``concurrency`` parts (4 x 64 MB by default).
 
-The inputs shared with ``client.files.create`` (the source, the purpose, ``expires_after``)
-are checked here, before any request.
+The inputs shared with ``client.files.create`` (the source, the purpose) are checked here,
+before any request; ``expires_after`` by :mod:`._expiry`, as for batches.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import IO, Any
 
 from ._decode import decode
-from ._errors import APIError, ResponseValidationError
+from ._errors import APIError, APIResponseValidationError
+from ._expiry import ExpiresAfter, check_expires_after, expires_after_json
 from ._models import FileObject, Upload, UploadPart
 from ._transport import FilePart, Transport, encode_path
 from ._types import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
@@ -31,7 +32,6 @@ __all__ = [
     "DEFAULT_PART_SIZE",
     "MAX_PART_SIZE",
     "Uploads",
-    "check_expires_after",
     "check_purpose",
     "local_size",
 ]
@@ -44,8 +44,6 @@ MAX_PART_SIZE = 64 * 1024**2
 DEFAULT_PART_SIZE = MAX_PART_SIZE
 #: Parts in flight at once.
 DEFAULT_CONCURRENCY = 4
-#: The range the API accepts for ``expires_after`` seconds: one hour to 30 days.
-MIN_EXPIRES_AFTER, MAX_EXPIRES_AFTER = 3600, 2_592_000
 
 # Cancel requests sent while unwinding run as tasks; keep them referenced until done.
 _BACKGROUND: set[asyncio.Task[None]] = set()
@@ -63,27 +61,6 @@ def check_purpose(purpose: object) -> str:
     if not purpose:
         raise ValueError("purpose must not be empty")
     return purpose
-
-
-def check_expires_after(seconds: object) -> int | None:
-    """Check ``expires_after`` seconds (counted from creation), or ``None`` for the default.
-
-    Raises:
-        TypeError: It is not an integer.
-        ValueError: It is outside 3600..2592000 (one hour to 30 days).
-    """
-    if seconds is None:
-        return None
-    if isinstance(seconds, bool) or not isinstance(seconds, int):
-        raise TypeError(
-            f"expires_after must be a whole number of seconds, got {type(seconds).__name__}"
-        )
-    if not MIN_EXPIRES_AFTER <= seconds <= MAX_EXPIRES_AFTER:
-        raise ValueError(
-            f"expires_after must be between {MIN_EXPIRES_AFTER} and {MAX_EXPIRES_AFTER} "
-            f"seconds (one hour to 30 days), got {seconds}"
-        )
-    return seconds
 
 
 def local_size(file: str | os.PathLike[str] | bytes | bytearray | memoryview) -> int:
@@ -109,10 +86,6 @@ def guess_mime_type(filename: str) -> str:
     if filename.endswith(".jsonl"):
         return "text/jsonl"
     return mimetypes.guess_type(filename)[0] or "application/octet-stream"
-
-
-def _expires_after_json(seconds: int | None) -> dict[str, Any] | None:
-    return None if seconds is None else {"anchor": "created_at", "seconds": seconds}
 
 
 def _check_part_settings(part_size: int, concurrency: int) -> None:
@@ -152,7 +125,7 @@ class Uploads:
         filename: str,
         purpose: str,
         mime_type: str,
-        expires_after: int | None = None,
+        expires_after: ExpiresAfter | None = None,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
     ) -> Upload:
         """Start an upload of ``bytes`` bytes; it takes parts for an hour.
@@ -162,7 +135,8 @@ class Uploads:
             filename: The name of the file it makes.
             purpose: The file's purpose, such as ``"batch"``.
             mime_type: The file's MIME type, such as ``"text/jsonl"``.
-            expires_after: Seconds after creation when the file expires (3600..2592000).
+            expires_after: When the file expires: seconds after its creation (3600 to
+                2592000), or the API's ``{"anchor": "created_at", "seconds": N}``.
         """
         body: dict[str, Any] = {
             "bytes": bytes,
@@ -170,9 +144,9 @@ class Uploads:
             "purpose": check_purpose(purpose),
             "mime_type": mime_type,
         }
-        policy = _expires_after_json(check_expires_after(expires_after))
-        if policy is not None:
-            body["expires_after"] = policy
+        seconds = check_expires_after(expires_after)
+        if seconds is not None:
+            body["expires_after"] = expires_after_json(seconds)
         response = await self._transport.request("POST", "uploads", json=body, timeout=timeout)
         return decode(response, Upload)
 
@@ -232,7 +206,7 @@ class Uploads:
         purpose: str,
         filename: str | None = None,
         mime_type: str | None = None,
-        expires_after: int | None = None,
+        expires_after: ExpiresAfter | None = None,
         part_size: int | None = None,
         concurrency: int | None = None,
         on_progress: Callable[[int], object] | None = None,
@@ -247,7 +221,8 @@ class Uploads:
             purpose: The file's purpose, such as ``"batch"``.
             filename: The file's name; defaults to the path's base name.
             mime_type: Defaults to a guess from the file name.
-            expires_after: Seconds after creation when the file expires (3600..2592000).
+            expires_after: When the file expires: seconds after its creation (3600 to
+                2592000), or the API's ``{"anchor": "created_at", "seconds": N}``.
             part_size: Bytes per part, instead of this resource's setting.
             concurrency: Parts in flight at once, instead of this resource's setting.
             on_progress: Called with the bytes of the parts sent so far, as each is done.
@@ -288,7 +263,7 @@ class Uploads:
             await self._cancel_in_background(upload.id)
             raise
         if done.file is None:
-            raise ResponseValidationError(
+            raise APIResponseValidationError(
                 f"The completed upload {upload.id} has no file", path="$.file"
             )
         return done.file

@@ -225,11 +225,13 @@ async def test_a_create_that_failed_before_the_api_made_the_batch_is_sent_again(
     assert len(sleeps) == 1
 
 
-async def test_a_429_is_retried_after_the_asked_wait_without_a_search(
-    openai_emulator: Emulator, openai_client: ob.Client, sleeps: list[float]
+@pytest.mark.parametrize("status", [409, 429])
+async def test_a_409_or_429_is_retried_after_the_asked_wait_without_a_search(
+    openai_emulator: Emulator, openai_client: ob.Client, sleeps: list[float], status: int
 ) -> None:
+    """The API turned the create away: nothing to look for (as the docstring says)."""
     openai_emulator.faults.add(
-        FaultRule("status", "POST", "/v1/batches", status=429, retry_after=7, times=1)
+        FaultRule("status", "POST", "/v1/batches", status=status, retry_after=7, times=1)
     )
 
     await openai_client.batches.create(

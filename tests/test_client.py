@@ -72,6 +72,24 @@ def test_bad_timeouts_are_refused() -> None:
         Client("sk", timeout="10")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("max_retries", [0, 2, 5])
+def test_max_retries_and_retry_policy_together_are_refused(max_retries: int) -> None:
+    # 2 too: the default, given explicitly, must not silently lose to the policy either.
+    with pytest.raises(TypeError, match="max_retries or retry_policy, not both"):
+        Client("sk", max_retries=max_retries, retry_policy=ob.RetryPolicy(max_retries=4))
+
+
+def test_retries_come_from_either_argument() -> None:
+    assert Client("sk").retry_policy == ob.RetryPolicy(max_retries=2)
+    assert Client("sk", max_retries=0).retry_policy.max_retries == 0
+    policy = ob.RetryPolicy(max_retries=4, max_delay=1)
+    assert Client("sk", retry_policy=policy).retry_policy is policy
+    with pytest.raises(TypeError, match="RetryPolicy"):
+        Client("sk", retry_policy=3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="max_retries"):
+        Client("sk", max_retries=-1)
+
+
 # ---------------------------------------------------------------- what is sent
 
 

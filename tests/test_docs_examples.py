@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import os
 import sys
@@ -10,8 +11,9 @@ from pathlib import Path
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "pipeline.py"
 
 
-async def test_pipeline_example_runs_on_the_emulator() -> None:
+async def test_pipeline_example_runs_on_the_emulator(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    env["TMPDIR"] = str(tmp_path)  # its default folder goes there, and is cleaned up
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-W",
@@ -29,3 +31,8 @@ async def test_pipeline_example_runs_on_the_emulator() -> None:
     assert "q-7 failed:" in text
     assert "succeeded=39, failed=1" in text
     assert "1 to re-submit" in text
+    # The files it names still exist once it has ended.
+    [line] = [line for line in text.splitlines() if "to re-submit in" in line]
+    [retry] = [Path(p) for p in ast.literal_eval(line.split(" to re-submit in ", 1)[1])]
+    assert retry.parent.parent.parent == tmp_path
+    assert len(retry.read_bytes().splitlines()) == 1

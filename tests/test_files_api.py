@@ -68,6 +68,25 @@ async def test_create_from_a_path_streams_the_file(
     assert posts(openai_emulator) == 1
 
 
+@pytest.mark.parametrize("use_uploads", [False, True], ids=["one-request", "in-parts"])
+@pytest.mark.parametrize(
+    "expires_after", [7200, {"anchor": "created_at", "seconds": 7200}], ids=["seconds", "api-form"]
+)
+async def test_create_takes_both_forms_of_expires_after(
+    client: Client, openai_emulator: Emulator, expires_after: Any, use_uploads: bool
+) -> None:
+    file = await client.files.create(
+        b"{}\n",
+        purpose="batch",
+        filename="in.jsonl",
+        expires_after=expires_after,
+        use_uploads=use_uploads,
+    )
+
+    assert file.expires_at == file.created_at + 7200
+    assert posts(openai_emulator, "/v1/uploads") == int(use_uploads)
+
+
 async def test_create_from_bytes_needs_a_filename(
     client: Client, openai_emulator: Emulator
 ) -> None:
@@ -198,6 +217,19 @@ async def _never() -> AsyncIterator[bytes]:
         (b"x", {"filename": "x", "expires_after": 3599}, ValueError, "between 3600 and"),
         (b"x", {"filename": "x", "expires_after": 2_592_001}, ValueError, "between 3600 and"),
         (b"x", {"filename": "x", "expires_after": "3600"}, TypeError, "whole number"),
+        (
+            b"x",
+            {"filename": "x", "expires_after": {"anchor": "last_active_at", "seconds": 3600}},
+            ValueError,
+            "must be 'created_at'",
+        ),
+        (b"x", {"filename": "x", "expires_after": {"seconds": 3600}}, ValueError, "exactly"),
+        (
+            b"x",
+            {"filename": "x", "expires_after": {"anchor": "created_at", "seconds": 60}},
+            ValueError,
+            r"expires_after\['seconds'\] must be between 3600 and",
+        ),
         (_never, {"filename": "x", "use_uploads": True}, ValueError, "size up front"),
     ],
 )

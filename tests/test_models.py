@@ -15,6 +15,8 @@ from openai_batches import (
     FileStatus,
     Page,
     ResponseValidationError,
+    Upload,
+    UploadStatus,
 )
 from openai_batches._converter import make_converter, structure_hook, unstructure
 from openai_batches._decode import decode
@@ -243,3 +245,32 @@ def test_models_are_built_without_init_only_when_init_does_nothing_else() -> Non
 
     assert all(_plain(cl) for cl in (FileObject, Batch, BatchUsage))
     assert not any(_plain(cl) for cl in (Checked, Frozen, Hooked))
+
+
+def upload_example() -> dict[str, Any]:
+    """The Upload object example of the OpenAPI document in tests/spec."""
+    from pathlib import Path
+
+    import yaml
+
+    spec = Path(__file__).parent / "spec" / "openai-batches-files.openapi.yaml"
+    schema = yaml.safe_load(spec.read_text())["components"]["schemas"]["Upload"]
+    # YAML, not JSON: the example has a trailing comma, which YAML's flow style allows.
+    example: dict[str, Any] = yaml.safe_load(schema["x-oaiMeta"]["example"])
+    return example
+
+
+@pytest.mark.parametrize("object_", ["upload", None, "absent"])
+def test_upload_object_is_optional(object_: str | None) -> None:
+    """The document requires every Upload field but ``object``."""
+    data = upload_example()
+    if object_ == "absent":
+        del data["object"]
+    else:
+        data["object"] = object_
+    upload = fast(data, Upload)
+    assert upload == STRICT.structure(data, Upload)
+    assert upload.object == (None if object_ == "absent" else object_)
+    assert upload.status is UploadStatus.COMPLETED
+    assert upload.file is not None
+    assert upload.file.id == "file-xyz321"

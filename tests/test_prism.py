@@ -22,7 +22,7 @@ import pytest
 from openai_batches import Batch, Client, FileObject, Page
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEC = ROOT.parent / "shared" / "spec" / "openai-batches-files.openapi.yaml"
+SPEC = ROOT / "tests" / "spec" / "openai-batches-files.openapi.yaml"
 
 pytestmark = pytest.mark.prism
 
@@ -42,9 +42,9 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def prism_url() -> AsyncIterator[str]:
     prism = _prism()
-    if prism is None or not SPEC.exists():
+    if prism is None:
         if os.environ.get("CI") == "true":
-            pytest.fail("Prism or the OpenAPI document is missing; CI must install Prism")
+            pytest.fail("Prism is not installed; CI must install it")
         pytest.skip("Prism is not installed (npm install @stoplight/prism-cli@5.14.2)")
     port = _free_port()
     process = subprocess.Popen(

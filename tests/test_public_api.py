@@ -58,7 +58,7 @@ def test_the_package_import_leaves_models_resources_and_parsers_for_later() -> N
         ).stdout.split()
     )
     assert "openai_batches._client" in loaded
-    for later in ("_models", "_batches", "_files", "_uploads", "_converter", "_jsonl"):
+    for later in ("_models", "_batches", "_files", "_uploads", "_converter", "_jsonl", "testing"):
         assert f"openai_batches.{later}" not in loaded
     assert "cattrs" not in loaded
     assert "orjson" not in loaded
@@ -70,3 +70,74 @@ def test_resources_are_built_once_on_first_use() -> None:
     assert client.files is client.files
     assert client.uploads is client.uploads
     assert type(client.batches).__name__ == "Batches"
+
+
+# The HTTP errors openai-python has, which this library promises under the same names.
+OPENAI_PYTHON_ERRORS = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InternalServerError",
+    "NotFoundError",
+    "OpenAIError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "UnprocessableEntityError",
+]
+
+
+def test_errors_have_openai_pythons_names_and_tree() -> None:
+    import openai
+
+    for name in OPENAI_PYTHON_ERRORS:
+        assert name in openai_batches.__all__, name
+        for parent in OPENAI_PYTHON_ERRORS:
+            ours = issubclass(getattr(openai_batches, name), getattr(openai_batches, parent))
+            theirs = issubclass(getattr(openai, name), getattr(openai, parent))
+            assert ours == theirs, (name, parent)
+
+
+def test_response_validation_error_is_an_alias_of_the_openai_python_name() -> None:
+    from openai_batches import APIResponseValidationError, ResponseValidationError
+
+    assert ResponseValidationError is APIResponseValidationError
+    assert APIResponseValidationError.__name__ == "APIResponseValidationError"
+    assert "ResponseValidationError" in openai_batches.__all__
+
+
+def _documented() -> dict[str, str]:
+    """The docstrings of every public object, and of the public methods of public classes."""
+    docs: dict[str, str] = {}
+    for name in openai_batches.__all__:
+        value = getattr(openai_batches, name)
+        docs[name] = inspect.getdoc(value) or ""
+        if inspect.isclass(value):
+            for attribute, member in vars(value).items():
+                if attribute.startswith("_"):
+                    continue
+                function = member.fget if isinstance(member, property) else member
+                docs[f"{name}.{attribute}"] = inspect.getdoc(function) or ""
+    return docs
+
+
+def test_docstrings_point_only_at_public_functions() -> None:
+    """A call shown in a docstring, ``name(...)``, names something a user can import."""
+    import asyncio
+    import builtins
+    import contextlib
+    import re
+
+    importable = set(openai_batches.__all__) | set(dir(builtins))
+    importable |= set(dir(contextlib)) | set(dir(asyncio))
+    wrong = [
+        (where, called)
+        for where, doc in _documented().items()
+        for called in re.findall(r"``([A-Za-z_]\w*)\(", doc)
+        if called not in importable
+    ]
+    assert wrong == []

@@ -67,6 +67,18 @@ async def test_upload_file_from_a_path_in_ordered_parts(
     assert len(completed[0]["part_ids"]) == 11
 
 
+async def test_create_takes_the_api_form_of_expires_after(uploads: Uploads) -> None:
+    policy = {"anchor": "created_at", "seconds": 3600}
+    upload = await uploads.create(
+        bytes=3, filename="a.txt", purpose="user_data", mime_type="text/plain", expires_after=policy
+    )
+    part = await uploads.add_part(upload.id, b"abc")
+    done = await uploads.complete(upload.id, [part.id])
+
+    assert done.file is not None
+    assert done.file.expires_at == done.file.created_at + 3600
+
+
 async def test_upload_file_from_bytes(uploads: Uploads, openai_emulator: Emulator) -> None:
     file = await uploads.upload_file(DATA, purpose="user_data", filename="data.bin")
 
@@ -198,6 +210,11 @@ async def test_the_low_level_calls(client: Client) -> None:
         ({"file": DATA, "filename": "x", "part_size": MAX_PART_SIZE + 1}, ValueError, "part_size"),
         ({"file": DATA, "filename": "x", "concurrency": 0}, ValueError, "concurrency"),
         ({"file": DATA, "filename": "x", "expires_after": 60}, ValueError, "expires_after"),
+        (
+            {"file": DATA, "filename": "x", "expires_after": {"anchor": "now", "seconds": 3600}},
+            ValueError,
+            r"expires_after\['anchor'\]",
+        ),
     ],
 )
 async def test_bad_input_is_refused_before_any_request(

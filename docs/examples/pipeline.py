@@ -1,15 +1,19 @@
 """The whole batch pipeline: write requests, upload, create, wait, join results, re-submit.
 
-    python docs/examples/pipeline.py
+    python docs/examples/pipeline.py [FOLDER]
 
 Runs against the real API when OPENAI_API_KEY is set and RUN_LIVE=1, and against the
-embedded emulator otherwise (no key, no network, no cost).
+embedded emulator otherwise (no key, no network, no cost). The request files, and the
+requests to re-submit, are written to FOLDER (created if needed; files already there are
+never overwritten), or to a new folder in the system's temporary directory; either way
+they are kept after the program ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -78,19 +82,26 @@ async def pipeline(client: Client, workdir: Path) -> None:
         print(f"  {summary.failed} to re-submit in {[str(s.path) for s in retry.shards]}")
 
 
-async def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        (workdir / "retry").mkdir()
-        if os.environ.get("OPENAI_API_KEY") and os.environ.get("RUN_LIVE") == "1":
-            async with Client() as client:
-                await pipeline(client, workdir)
-            return
-        from openai_batches.emulator import Emulator
+def folder() -> Path:
+    """Where the files go: a folder that outlives the program, as the paths printed do."""
+    if len(sys.argv) > 1:
+        workdir = Path(sys.argv[1])
+        workdir.mkdir(parents=True, exist_ok=True)
+        return workdir
+    return Path(tempfile.mkdtemp(prefix="openai-batches-pipeline-"))
 
-        async with Emulator() as emulator, emulator.client() as client:
+
+async def main(workdir: Path) -> None:
+    print(f"writing request files to {workdir}")
+    if os.environ.get("OPENAI_API_KEY") and os.environ.get("RUN_LIVE") == "1":
+        async with Client() as client:
             await pipeline(client, workdir)
+        return
+    from openai_batches.emulator import Emulator
+
+    async with Emulator() as emulator, emulator.client() as client:
+        await pipeline(client, workdir)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(folder()))

@@ -349,11 +349,13 @@ class Store:
         index = self._file_index if purpose is None else self._purpose_index.get(purpose)
         ids, has_more = ([], False) if index is None else index.page(cursor, limit, order == "desc")
         data = [self._files[file_id].to_json() for file_id in ids]
+        # The document requires strings here even when there is no first or last file; what
+        # the live API sends then is not documented, so follow the document.
         return {
             "object": "list",
             "data": data,
-            "first_id": ids[0] if ids else None,
-            "last_id": ids[-1] if ids else None,
+            "first_id": ids[0] if ids else "",
+            "last_id": ids[-1] if ids else "",
             "has_more": has_more,
         }
 

@@ -1,14 +1,13 @@
 """Fixtures for the emulator's tests: a manual clock, a running emulator, and an HTTP session
 that checks every JSON answer against the OpenAPI document.
 
-The OpenAPI document lives beside the repository (``../shared/spec``), as in CI. The live-API
-differences listed in its README are applied to the schemas explicitly, and nothing else:
+The OpenAPI document is ``tests/spec/openai-batches-files.openapi.yaml``. The live-API
+differences listed in ``tests/spec/README.md`` are applied to the schemas explicitly, and
+nothing else:
 
 * every optional property may also be ``null`` (the API sends ``null`` for unset timestamps,
   file ids, ``errors``, ``model``, ``expires_at``, ...);
 * ``OpenAIFile.purpose`` also takes ``evals``, which uploads accept;
-* ``ListFilesResponse.first_id`` / ``last_id`` may be ``null`` on an empty page (they are
-  required, but an empty page has no first or last object);
 * ``/files/{file_id}/content`` answers raw bytes, not a JSON string.
 """
 
@@ -30,9 +29,7 @@ import yaml
 
 from openai_batches.emulator import Emulator, ManualClock
 
-SPEC_PATH = (
-    Path(__file__).parents[2] / ".." / "shared" / "spec" / "openai-batches-files.openapi.yaml"
-)
+SPEC_PATH = Path(__file__).parents[1] / "spec" / "openai-batches-files.openapi.yaml"
 SPEC_URI = "urn:openai-batches-files"
 
 
@@ -60,9 +57,6 @@ def load_spec() -> dict[str, Any]:
     schemas = patched["components"]["schemas"]
     schemas["OpenAIFile"]["properties"]["purpose"]["enum"].append("evals")
     _allow_null_optionals(schemas)
-    listing = patched["components"]["schemas"]["ListFilesResponse"]["properties"]
-    for name in ("first_id", "last_id"):
-        listing[name] = {"anyOf": [listing[name], {"type": "null"}]}
     patched["$id"] = SPEC_URI
     return patched
 
