@@ -92,9 +92,11 @@ __all__ = [
     "Uploads",
     "WaitTimeoutError",
     "__version__",
+    "concurrent_map",
     "encode_requests",
     "iter_lines",
     "iter_requests",
+    "merge",
     "write_requests",
 ]
 
@@ -139,10 +141,13 @@ _LAZY = {
     "write_requests": "_jsonl",
     "JoinSummary": "_results",
     "ResultJoin": "_results",
+    "concurrent_map": "_concurrency",
+    "merge": "_concurrency",
 }
 
 if TYPE_CHECKING:
     from ._batches import GENERATE_KEY, IDEMPOTENCY_METADATA_KEY, Batches
+    from ._concurrency import concurrent_map, merge
     from ._files import Files
     from ._jsonl import (
         RequestWriter,

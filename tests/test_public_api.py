@@ -58,7 +58,16 @@ def test_the_package_import_leaves_models_resources_and_parsers_for_later() -> N
         ).stdout.split()
     )
     assert "openai_batches._client" in loaded
-    for later in ("_models", "_batches", "_files", "_uploads", "_converter", "_jsonl"):
+    for later in (
+        "_models",
+        "_batches",
+        "_files",
+        "_uploads",
+        "_converter",
+        "_jsonl",
+        "_concurrency",
+        "_many",
+    ):
         assert f"openai_batches.{later}" not in loaded
     assert "cattrs" not in loaded
     assert "orjson" not in loaded
