@@ -278,7 +278,7 @@ class _FanOut(Generic[T, R]):
                     self.room.wake()
                     yield self._outcome(call)
                     continue
-                if not (self.taking or self.queue or self.running or not self.pump.done()):
+                if self._finished():
                     if self.source_error is not None:
                         raise self.source_error
                     return
@@ -288,6 +288,10 @@ class _FanOut(Generic[T, R]):
             self.taking = False
             await scope.close()
             _raise_close_error(self.pump, self.source_error)
+
+    def _finished(self) -> bool:
+        """Whether nothing is left to yield: no item to take, no call to wait for."""
+        return not self.taking and self.pump.done() and not self.queue and not self.running
 
     def _next_ready(self) -> asyncio.Task[R] | None:
         queue = self.queue
@@ -421,9 +425,10 @@ class _Merge(Generic[T]):
         self.taken: dict[str, _Signal] = {}
         self.error: BaseException | None = None
         self.closing = False
+        sources = {name: aiter(walk) for name, walk in self.walks.items()}
         pumps = [
-            scope.spawn(self._pump(name, aiter(walk)), self._pump_ended, f"merge {name}")
-            for name, walk in self.walks.items()
+            scope.spawn(self._pump(name, source), self._pump_ended, f"merge {name}")
+            for name, source in sources.items()
         ]
         try:
             while True:

@@ -139,7 +139,8 @@ def _check_file_name(file_id: str) -> None:
     if not _FILE_NAME.fullmatch(file_id):
         raise ValueError(
             f"{file_id!r} cannot be saved under its own name: a file id to download "
-            "must be letters, digits, '.', '_' and '-', up to 200 of them"
+            "must be letters, digits, '.', '_' and '-', starting with a letter or a "
+            "digit, up to 200 of them"
         )
 
 
@@ -435,7 +436,8 @@ class Files:
 
         Args:
             ids: File ids or :class:`FileObject` objects, as for :meth:`retrieve_many`;
-                each must be a plain file name (letters, digits, ``.``, ``_``, ``-``).
+                each must be a plain file name: letters, digits, ``.``, ``_`` and ``-``,
+                starting with a letter or a digit.
             directory: An existing directory.
             limit: The most downloads under way at once.
             return_exceptions: Yield an error in its file's place instead of raising it.
