@@ -8,6 +8,7 @@ time an id is taken. The rest runs against the emulator.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 import threading
 from collections.abc import AsyncIterator
@@ -26,7 +27,7 @@ from openai_batches import (
     NotFoundError,
 )
 from openai_batches.emulator import Emulator, ManualClock
-from tests.conftest import LoopbackServer, sample
+from tests.conftest import LoopbackServer, reply, sample
 from tests.test_concurrency import helper_tasks, idle
 
 LINE = {
@@ -60,7 +61,10 @@ class Ids:
 class HoldingServer:
     """Answers ``GET /v1/batches/<id>`` only once ``release`` is set; counts requests held."""
 
-    def __init__(self, server: LoopbackServer, ids: list[str]) -> None:
+    def __init__(
+        self, server: LoopbackServer, ids: list[str], *, hold: set[str] | None = None
+    ) -> None:
+        self.hold = set(ids) if hold is None else hold
         self.held = 0
         self.most = 0
         self.arrived = 0
@@ -70,16 +74,17 @@ class HoldingServer:
             server.add("GET", f"/v1/batches/{batch_id}", self.handle)
 
     async def handle(self, request: web.Request) -> web.Response:
-        self.held += 1
+        batch_id = request.path.rsplit("/", 1)[-1]
         self.arrived += 1
-        self.most = max(self.most, self.held)
-        self.changed.set()
-        try:
-            await self.release.wait()
-        finally:
-            self.held -= 1
-        body = {**sample("batch_object_example"), "id": request.path.rsplit("/", 1)[-1]}
-        return web.json_response(body)
+        if batch_id in self.hold:
+            self.held += 1
+            self.most = max(self.most, self.held)
+            self.changed.set()
+            try:
+                await self.release.wait()
+            finally:
+                self.held -= 1
+        return web.json_response({**sample("batch_object_example"), "id": batch_id})
 
     async def wait_for(self, held: int) -> None:
         async with asyncio.timeout(30):  # a guard against hanging, not a measure
@@ -129,6 +134,27 @@ async def test_breaking_out_cancels_the_requests_and_returns_every_connection(
     server: LoopbackServer,
 ) -> None:
     names = [f"batch_{n}" for n in range(12)]
+    holding, ids = HoldingServer(server, names, hold=set(names[2:])), Ids(names)
+    async with server.client() as client:
+        got: list[str] = []
+        async with contextlib.aclosing(client.batches.retrieve_many(ids, limit=4)) as results:
+            async for batch in results:
+                got.append(batch.id)
+                if len(got) == 2:
+                    await holding.wait_for(4)
+                    assert acquired(client) == 4
+                    break
+        assert got == names[:2]
+        assert acquired(client) == 0
+        assert helper_tasks() == []
+        assert ids.closed
+        holding.release.set()
+
+
+async def test_cancelling_the_consumer_cancels_the_requests_and_returns_every_connection(
+    server: LoopbackServer,
+) -> None:
+    names = [f"batch_{n}" for n in range(12)]
     holding, ids = HoldingServer(server, names), Ids(names)
     async with server.client() as client:
         results = client.batches.retrieve_many(ids, limit=3)
@@ -141,6 +167,28 @@ async def test_breaking_out_cancels_the_requests_and_returns_every_connection(
         assert acquired(client) == 0
         assert helper_tasks() == []
         assert ids.closed
+        holding.release.set()
+
+
+async def test_a_failure_cancels_the_requests_in_flight_and_returns_every_connection(
+    server: LoopbackServer,
+) -> None:
+    names = [f"batch_{n}" for n in range(6)]
+    holding = HoldingServer(server, names)
+    not_found = reply(404, {"error": {"message": "gone"}})
+
+    async def gone_once_three_others_are_held(request: web.Request) -> web.StreamResponse:
+        await holding.wait_for(3)
+        return await not_found(request)
+
+    server.add("GET", "/v1/batches/batch_gone", gone_once_three_others_are_held)
+    async with server.client() as client:
+        results = client.batches.retrieve_many(["batch_gone", *names], limit=4)
+        with pytest.raises(NotFoundError):
+            await anext(results)
+        assert holding.arrived == 3  # the three in flight were cancelled, no more was sent
+        assert acquired(client) == 0
+        assert helper_tasks() == []
         holding.release.set()
 
 
