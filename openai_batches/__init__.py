@@ -96,9 +96,11 @@ __all__ = [
     "WaitTimeoutError",
     "__version__",
     "check_batch_input",
+    "concurrent_map",
     "encode_requests",
     "iter_lines",
     "iter_requests",
+    "merge",
     "write_requests",
 ]
 
@@ -145,11 +147,14 @@ _LAZY = {
     "write_requests": "_jsonl",
     "JoinSummary": "_results",
     "ResultJoin": "_results",
+    "concurrent_map": "_concurrency",
+    "merge": "_concurrency",
 }
 
 if TYPE_CHECKING:
     from ._batches import GENERATE_KEY, IDEMPOTENCY_METADATA_KEY, Batches
     from ._check import BatchInputSummary, check_batch_input
+    from ._concurrency import concurrent_map, merge
     from ._files import Files
     from ._jsonl import (
         RequestWriter,

@@ -14,11 +14,12 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
 from ._decode import decode
 from ._errors import APIError, ConflictError, ResponseValidationError
 from ._expiry import ExpiresAfter, check_expires_after, expires_after_json
+from ._many import Ids, call_many
 from ._models import Batch, BatchStatus, Page
 from ._pagination import (
     RawPage,
@@ -367,6 +368,102 @@ class Batches:
             "POST", path, timeout=timeout, reconcile=settle, reconcile_statuses=_CONFLICT
         )
         return answer if isinstance(answer, Batch) else decode(answer, Batch)
+
+    @overload
+    def retrieve_many(
+        self,
+        ids: Ids[Batch],
+        *,
+        limit: int = 8,
+        return_exceptions: Literal[False] = False,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> AsyncGenerator[Batch, None]: ...
+
+    @overload
+    def retrieve_many(
+        self,
+        ids: Ids[Batch],
+        *,
+        limit: int = 8,
+        return_exceptions: bool,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> AsyncGenerator[Batch | Exception, None]: ...
+
+    def retrieve_many(
+        self,
+        ids: Ids[Batch],
+        *,
+        limit: int = 8,
+        return_exceptions: bool = False,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> AsyncGenerator[Batch | Exception, None]:
+        """Fetch many batches, ``limit`` at a time, and yield them in input order.
+
+        Works as :func:`openai_batches.concurrent_map` does: ids are read only as fast
+        as the requests go, and a failure is raised in its place after the batches
+        before it (or yielded there, with ``return_exceptions=True``).
+
+        Args:
+            ids: Batch ids or :class:`Batch` objects: a collection (checked whole
+                before any request), an iterable or an async iterable such as a listing.
+            limit: The most requests in flight at once.
+            return_exceptions: Yield an error in its batch's place instead of raising it.
+            timeout: Each request's timeout, instead of the client's.
+
+        Raises:
+            TypeError, ValueError: An argument, or an id in a collection, is wrong.
+            NotFoundError: There is no batch with one of the ids.
+        """
+        return call_many(
+            lambda batch_id: self.retrieve(batch_id, timeout=timeout),
+            ids,
+            Batch,
+            limit=limit,
+            return_exceptions=return_exceptions,
+        )
+
+    @overload
+    def cancel_many(
+        self,
+        ids: Ids[Batch],
+        *,
+        limit: int = 8,
+        return_exceptions: Literal[False] = False,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> AsyncGenerator[Batch, None]: ...
+
+    @overload
+    def cancel_many(
+        self,
+        ids: Ids[Batch],
+        *,
+        limit: int = 8,
+        return_exceptions: bool,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> AsyncGenerator[Batch | Exception, None]: ...
+
+    def cancel_many(
+        self,
+        ids: Ids[Batch],
+        *,
+        limit: int = 8,
+        return_exceptions: bool = False,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> AsyncGenerator[Batch | Exception, None]:
+        """Cancel many batches, ``limit`` at a time; yield the answers in input order.
+
+        Each cancel is :meth:`cancel`, lost answers and 409s included; a batch that can
+        no longer be cancelled raises ConflictError in its place (pass
+        ``return_exceptions=True`` to go on past it). Takes the same arguments as
+        :meth:`retrieve_many`.
+        """
+        return call_many(
+            lambda batch_id: self.cancel(batch_id, timeout=timeout),
+            ids,
+            Batch,
+            limit=limit,
+            return_exceptions=return_exceptions,
+        )
 
     async def wait(
         self,

@@ -20,15 +20,18 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import re
 import secrets
 import time
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
 from contextlib import aclosing, suppress
-from typing import IO
+from pathlib import Path
+from typing import IO, Literal, overload
 
 from ._decode import decode
 from ._errors import APIConnectionError, DownloadSizeError
 from ._expiry import ExpiresAfter, check_expires_after
+from ._many import Ids, call_many
 from ._models import FileDeleted, FileObject, Page
 from ._pagination import (
     RawPage,
@@ -128,6 +131,19 @@ def _no_file(file_id: str | None) -> bool:
     if not isinstance(file_id, str):
         raise TypeError(f"a file id must be a string or None, got {type(file_id).__name__}")
     return False
+
+
+#: What a file id must look like to be used as a file name by ``download_many``.
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+
+
+def _check_file_name(file_id: str) -> None:
+    if not _FILE_NAME.fullmatch(file_id):
+        raise ValueError(
+            f"{file_id!r} cannot be saved under its own name: a file id to download "
+            "must be letters, digits, '.', '_' and '-', starting with a letter or a "
+            "digit, up to 200 of them"
+        )
 
 
 def _file_path(template: str, file_id: str) -> str:
@@ -289,6 +305,173 @@ class Files:
         path = _file_path("files/{}", file_id)
         return decode(await self._transport.request("DELETE", path, timeout=timeout), FileDeleted)
 
+    @overload
+    def retrieve_many(
+        self,
+        ids: Ids[FileObject],
+        *,
+        limit: int = 8,
+        return_exceptions: Literal[False] = False,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> AsyncGenerator[FileObject, None]: ...
+
+    @overload
+    def retrieve_many(
+        self,
+        ids: Ids[FileObject],
+        *,
+        limit: int = 8,
+        return_exceptions: bool,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> AsyncGenerator[FileObject | Exception, None]: ...
+
+    def retrieve_many(
+        self,
+        ids: Ids[FileObject],
+        *,
+        limit: int = 8,
+        return_exceptions: bool = False,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> AsyncGenerator[FileObject | Exception, None]:
+        """Fetch many files' details, ``limit`` at a time, and yield them in input order.
+
+        Works as :func:`openai_batches.concurrent_map` does: ids are read only as fast
+        as the requests go, and a failure is raised in its place after the files before
+        it (or yielded there, with ``return_exceptions=True``).
+
+        Args:
+            ids: File ids or :class:`FileObject` objects: a collection (checked whole
+                before any request), an iterable or an async iterable such as a listing.
+            limit: The most requests in flight at once.
+            return_exceptions: Yield an error in its file's place instead of raising it.
+            timeout: Each request's timeout, instead of the client's.
+
+        Raises:
+            TypeError, ValueError: An argument, or an id in a collection, is wrong.
+            NotFoundError: There is no file with one of the ids.
+        """
+        return call_many(
+            lambda file_id: self.retrieve(file_id, timeout=timeout),
+            ids,
+            FileObject,
+            limit=limit,
+            return_exceptions=return_exceptions,
+        )
+
+    @overload
+    def delete_many(
+        self,
+        ids: Ids[FileObject],
+        *,
+        limit: int = 8,
+        return_exceptions: Literal[False] = False,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> AsyncGenerator[FileDeleted, None]: ...
+
+    @overload
+    def delete_many(
+        self,
+        ids: Ids[FileObject],
+        *,
+        limit: int = 8,
+        return_exceptions: bool,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> AsyncGenerator[FileDeleted | Exception, None]: ...
+
+    def delete_many(
+        self,
+        ids: Ids[FileObject],
+        *,
+        limit: int = 8,
+        return_exceptions: bool = False,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> AsyncGenerator[FileDeleted | Exception, None]:
+        """Delete many files, ``limit`` at a time; yield the answers in input order.
+
+        Takes the same arguments as :meth:`retrieve_many`.
+        """
+        return call_many(
+            lambda file_id: self.delete(file_id, timeout=timeout),
+            ids,
+            FileObject,
+            limit=limit,
+            return_exceptions=return_exceptions,
+        )
+
+    @overload
+    def download_many(
+        self,
+        ids: Ids[FileObject],
+        directory: str | os.PathLike[str],
+        *,
+        limit: int = 4,
+        return_exceptions: Literal[False] = False,
+        read_timeout: float | None = READ_TIMEOUT,
+    ) -> AsyncGenerator[Path, None]: ...
+
+    @overload
+    def download_many(
+        self,
+        ids: Ids[FileObject],
+        directory: str | os.PathLike[str],
+        *,
+        limit: int = 4,
+        return_exceptions: bool,
+        read_timeout: float | None = READ_TIMEOUT,
+    ) -> AsyncGenerator[Path | Exception, None]: ...
+
+    def download_many(
+        self,
+        ids: Ids[FileObject],
+        directory: str | os.PathLike[str],
+        *,
+        limit: int = 4,
+        return_exceptions: bool = False,
+        read_timeout: float | None = READ_TIMEOUT,
+    ) -> AsyncGenerator[Path | Exception, None]:
+        """Save many files in ``directory``, ``limit`` at a time; yield their paths in input order.
+
+        Each file is saved as ``directory / <file id>`` (never under the name the API
+        gives it, which may repeat or reach outside the directory) by :meth:`download`:
+        whole or not at all. When the walk stops early (an error, breaking out, a
+        cancellation) the downloads under way are cancelled and leave nothing behind;
+        the files already saved stay.
+
+        Args:
+            ids: File ids or :class:`FileObject` objects, as for :meth:`retrieve_many`;
+                each must be a plain file name: letters, digits, ``.``, ``_`` and ``-``,
+                starting with a letter or a digit.
+            directory: An existing directory.
+            limit: The most downloads under way at once.
+            return_exceptions: Yield an error in its file's place instead of raising it.
+            read_timeout: The longest wait between two reads of a file's content.
+
+        Raises:
+            FileNotFoundError, NotADirectoryError: ``directory`` is not a directory
+                (raised at once).
+            TypeError, ValueError: An argument, or an id in a collection, is wrong.
+            NotFoundError, APIConnectionError, DownloadSizeError: As :meth:`download`.
+        """
+        folder = Path(directory)
+        if not folder.is_dir():
+            if folder.exists():
+                raise NotADirectoryError(20, "Not a directory to download into", str(folder))
+            raise FileNotFoundError(2, "No such directory to download into", str(folder))
+
+        async def save(file_id: str) -> Path:
+            path = folder / file_id
+            await self.download(file_id, path, read_timeout=read_timeout)
+            return path
+
+        return call_many(
+            save,
+            ids,
+            FileObject,
+            limit=limit,
+            return_exceptions=return_exceptions,
+            check=_check_file_name,
+        )
+
     def content(
         self,
         file_id: str | None,
@@ -381,7 +564,7 @@ class Files:
         target, directory, name = _target(path)
         info = await self.retrieve(file_id)
         url_path = encode_path("files/{}/content", file_id)
-        fd, temp = await asyncio.to_thread(_create_beside, directory, name)
+        fd, temp = await _make_temp(directory, name)
         out = _open_fd(fd)
         try:
             received = await self._write_content(
@@ -548,6 +731,27 @@ def _create_beside(directory: str, name: str) -> tuple[int, str]:
         except FileExistsError:
             continue
     raise FileExistsError(errno.EEXIST, "No free temporary name to download into", directory)
+
+
+async def _make_temp(directory: str, name: str) -> tuple[int, str]:
+    """Create the temporary file a download is written to, beside its target.
+
+    A thread cannot be stopped: when the caller is cancelled while the thread creates the
+    file, it waits for the thread (however often it is cancelled meanwhile) and removes
+    the file before the cancellation goes on, so nothing is left behind.
+    """
+    made = asyncio.ensure_future(asyncio.to_thread(_create_beside, directory, name))
+    try:
+        return await asyncio.shield(made)
+    except asyncio.CancelledError:
+        while not made.done():
+            with suppress(asyncio.CancelledError):
+                await asyncio.wait([made])
+        if not made.cancelled() and made.exception() is None:
+            fd, temp = made.result()
+            os.close(fd)
+            _remove(temp)
+        raise
 
 
 def _open_fd(fd: int) -> IO[bytes]:

@@ -58,7 +58,17 @@ def test_the_package_import_leaves_models_resources_and_parsers_for_later() -> N
         ).stdout.split()
     )
     assert "openai_batches._client" in loaded
-    for later in ("_models", "_batches", "_files", "_uploads", "_converter", "_jsonl", "testing"):
+    for later in (
+        "_models",
+        "_batches",
+        "_files",
+        "_uploads",
+        "_converter",
+        "_jsonl",
+        "_concurrency",
+        "_many",
+        "testing",
+    ):
         assert f"openai_batches.{later}" not in loaded
     assert "cattrs" not in loaded
     assert "orjson" not in loaded
@@ -129,11 +139,14 @@ def test_docstrings_point_only_at_public_functions() -> None:
     """A call shown in a docstring, ``name(...)``, names something a user can import."""
     import asyncio
     import builtins
+    import collections.abc
     import contextlib
     import re
 
     importable = set(openai_batches.__all__) | set(dir(builtins))
     importable |= set(dir(contextlib)) | set(dir(asyncio))
+    # Methods of the protocols users call on what we return (``aclose()``, ``close()``).
+    importable |= set(dir(collections.abc.AsyncGenerator)) | set(dir(collections.abc.Generator))
     wrong = [
         (where, called)
         for where, doc in _documented().items()
