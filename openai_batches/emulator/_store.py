@@ -203,12 +203,16 @@ class Store:
     def advance(self) -> None:
         """Replay batch lifecycles and file expiry up to the clock's current time."""
         now = self.clock.now()
+        finished = []
         for batch in list(self._active.values()):
             batch.advance(now)
             if not batch.active:
                 del self._active[batch.id]
-                if self.on_batch_final is not None:
-                    self.on_batch_final(batch)
+                finished.append(batch)
+        if self.on_batch_final is not None:
+            # In the order they finished, however long since the last advance.
+            for batch in sorted(finished, key=lambda b: b.times[f"{b.status}_at"]):
+                self.on_batch_final(batch)
         while self._file_expiry and self._file_expiry[0][0] <= now:
             _, file_id = heapq.heappop(self._file_expiry)
             record = self._files.get(file_id)
