@@ -58,7 +58,16 @@ def test_the_package_import_leaves_models_resources_and_parsers_for_later() -> N
         ).stdout.split()
     )
     assert "openai_batches._client" in loaded
-    for later in ("_models", "_batches", "_files", "_uploads", "_converter", "_jsonl", "testing"):
+    for later in (
+        "_models",
+        "_batches",
+        "_files",
+        "_uploads",
+        "_webhooks",
+        "_converter",
+        "_jsonl",
+        "testing",
+    ):
         assert f"openai_batches.{later}" not in loaded
     assert "cattrs" not in loaded
     assert "orjson" not in loaded
@@ -69,6 +78,7 @@ def test_resources_are_built_once_on_first_use() -> None:
     assert client.batches is client.batches
     assert client.files is client.files
     assert client.uploads is client.uploads
+    assert client.webhooks is client.webhooks
     assert type(client.batches).__name__ == "Batches"
 
 
