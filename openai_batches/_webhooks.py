@@ -115,7 +115,8 @@ def verify_signature(
     key = _key(secret)
     data = _body_bytes(body)
     webhook_id, timestamp, signatures = _headers(headers)
-    if not (timestamp.isascii() and timestamp.isdigit()):
+    # Twenty digits at most: int() refuses very long numbers with a ValueError of its own.
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 20):
         raise InvalidWebhookSignatureError(
             f"The webhook-timestamp header is not unix seconds: {timestamp[:40]!r}"
         )

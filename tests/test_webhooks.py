@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import time
+from types import MappingProxyType
 from typing import Any
 
 import openai
@@ -195,6 +196,8 @@ def _cases() -> dict[str, tuple[bytes | str, dict[str, str]]]:
         "no webhook-signature": (body, {k: v for k, v in good.items() if k != "webhook-signature"}),
         "timestamp not a number": (body, good | {"webhook-timestamp": "yesterday"}),
         "timestamp in milliseconds": (body, signed(body, timestamp=now * 1000)),
+        "timestamp of 5000 digits": (body, good | {"webhook-timestamp": "9" * 5000}),
+        "timestamp negative": (body, good | {"webhook-timestamp": "-1"}),
     }
 
 
@@ -212,6 +215,7 @@ def test_headers_from_a_multidict_or_any_case(client: Client) -> None:
     body = body_of(EVENT)
     headers = signed(body)
     client.webhooks.verify_signature(body, CIMultiDict(headers))
+    client.webhooks.verify_signature(body, MappingProxyType(headers))
     client.webhooks.verify_signature(body, {k.upper(): v for k, v in headers.items()})
     client.webhooks.verify_signature(bytearray(body), headers)
     client.webhooks.verify_signature(memoryview(body), headers)
