@@ -112,14 +112,16 @@ class WebhookSender:
         self.clock = clock
         self.deliveries: list[WebhookDelivery] = []
         self._ids = random.Random(None if seed is None else f"webhooks:{seed}")
-        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        # Made by start(), in the loop that serves: a queue belongs to one loop.
+        self._queue: asyncio.Queue[dict[str, Any]] | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._sending: dict[str, Any] | None = None
         self._session: aiohttp.ClientSession | None = None
         store.on_batch_final = self._enqueue
 
     def _enqueue(self, batch: BatchRecord) -> None:
-        if self.url is None:
-            return
+        if self.url is None or self._queue is None:
+            return  # nowhere to send it, or not running
         event = {
             "id": f"evt_{self._ids.getrandbits(96):024x}",
             "object": "event",
@@ -132,6 +134,7 @@ class WebhookSender:
     async def start(self) -> None:
         """Start the ticker and the delivery task (inside the running loop)."""
         self._session = aiohttp.ClientSession(timeout=_ATTEMPT_TIMEOUT)
+        self._queue = asyncio.Queue()
         self._tasks = [
             asyncio.create_task(self._advance_forever(), name="emulator webhook ticker"),
             asyncio.create_task(self._deliver_forever(), name="emulator webhook sender"),
@@ -145,10 +148,12 @@ class WebhookSender:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        dropped = self._queue.qsize()
-        while not self._queue.empty():
-            self._queue.get_nowait()
-            self._queue.task_done()
+        queue, self._queue = self._queue, None
+        dropped = (0 if queue is None else queue.qsize()) + (self._sending is not None)
+        self._sending = None
+        while queue is not None and not queue.empty():
+            queue.get_nowait()
+            queue.task_done()
         if dropped:
             log.warning("%d webhook event(s) were not sent: the emulator closed", dropped)
         session, self._session = self._session, None
@@ -157,7 +162,7 @@ class WebhookSender:
 
     async def flush(self) -> None:
         """Advance the store to now, then wait until every due event is delivered or given up."""
-        if not self._tasks:
+        if self._queue is None:
             raise RuntimeError("the emulator is not running")
         self.store.advance()
         await self._queue.join()
@@ -169,14 +174,17 @@ class WebhookSender:
             await asyncio.sleep(self.tick)
 
     async def _deliver_forever(self) -> None:
+        queue = self._queue
+        assert queue is not None
         while True:
-            event = await self._queue.get()
+            event = self._sending = await queue.get()
             try:
                 await self._deliver(event)
+                self._sending = None
             except Exception:  # a bug here must not stop later deliveries
                 log.exception("Sending webhook event %s failed", event["id"])
             finally:
-                self._queue.task_done()
+                queue.task_done()
 
     async def _deliver(self, event: dict[str, Any]) -> None:
         url = self.url

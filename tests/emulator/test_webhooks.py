@@ -45,11 +45,14 @@ class Receiver:
     statuses: list[int] = attrs.Factory(lambda: [200])
     received: list[Received] = attrs.Factory(list)
     arrived: asyncio.Event = attrs.Factory(asyncio.Event)
+    hold: asyncio.Event | None = None  # when set, answers wait for it
     url: str = ""
 
     async def handle(self, request: web.Request) -> web.Response:
         self.received.append(Received(await request.read(), dict(request.headers)))
         self.arrived.set()
+        if self.hold is not None:
+            await self.hold.wait()
         status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
         return web.Response(status=status)
 
@@ -242,6 +245,24 @@ async def test_the_client_of_an_emulator_knows_its_secret(emu: Emulator) -> None
         assert client.webhook_secret == SECRET
     async with emu.client(webhook_secret="whsec_other") as client:
         assert client.webhook_secret == "whsec_other"
+
+
+async def test_closing_drops_what_is_unsent_and_says_so(
+    receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    receiver.hold = asyncio.Event()
+    clock = ManualClock()
+    with caplog.at_level(logging.WARNING, logger="openai_batches.emulator"):
+        async with Emulator(clock=clock, webhook_url=receiver.url) as emu:
+            emu.store.put_batch([chat("a", "hi")])
+            emu.store.put_batch([chat("a", "hi")])
+            clock.advance(60)
+            emu.store.advance()
+            await receiver.arrived.wait()  # the first is being sent, the second waits
+    receiver.hold.set()
+    assert len(receiver.received) == 1
+    assert emu.webhook_deliveries == []
+    assert "2 webhook event(s) were not sent" in caplog.text
 
 
 async def test_deliver_webhooks_needs_a_running_emulator() -> None:
