@@ -154,6 +154,11 @@ async def wait_for_batch(
         raise ValueError(f"on_cancel must be 'leave' or 'cancel', got {on_cancel!r}")
     if deadline is not None and not deadline >= 0:
         raise ValueError(f"deadline must be a number of seconds >= 0, got {deadline!r}")
+    if events is not None:
+        from ._webhooks import BatchEvents
+
+        if not isinstance(events, BatchEvents):
+            raise TypeError(f"events must be a BatchEvents, got {type(events).__name__}")
     try:
         with contextlib.nullcontext() if events is None else events.watch(batch_id) as woken:
             return await _poll(

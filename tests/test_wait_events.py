@@ -302,6 +302,11 @@ async def test_a_cancelled_wait_leaves_no_task_and_no_watch_behind() -> None:
     assert repr(events) == "<BatchEvents watching 0 batches>"
 
 
+async def test_events_must_be_a_batch_events(openai_client: ob.Client) -> None:
+    with pytest.raises(TypeError, match="events must be a BatchEvents, got list"):
+        await openai_client.batches.wait("batch_1", events=[])  # type: ignore[arg-type]
+
+
 async def test_a_failing_sleep_still_raises() -> None:
     class Broken(Exception):
         pass

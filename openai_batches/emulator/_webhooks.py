@@ -91,6 +91,7 @@ class WebhookSender:
         retry_delays: Real seconds before each retry of a failed delivery.
         tick: Real seconds between advances of the store.
         seed: Seed for event ids.
+        clock: Real unix time, for ``webhook-timestamp``.
     """
 
     def __init__(
