@@ -110,7 +110,8 @@ def verify_signature(
             more than ``tolerance`` seconds from ``now``, or no ``v1`` signature matches.
         ValueError: The secret or the tolerance is unusable.
     """
-    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
+    # `not >= 0` also refuses NaN, which would let every timestamp through.
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or not tolerance >= 0:
         raise ValueError(f"tolerance must be a number of seconds >= 0, got {tolerance!r}")
     key = _key(secret)
     data = _body_bytes(body)

@@ -297,8 +297,9 @@ def test_an_unusable_secret_says_so(client: Client, secret: str, message: str) -
 
 def test_a_bad_tolerance_or_body_is_a_usage_error(client: Client) -> None:
     body = body_of(EVENT)
-    with pytest.raises(ValueError, match="tolerance"):
-        client.webhooks.verify_signature(body, signed(body), tolerance=-1)
+    for tolerance in (-1, float("nan"), "300", True):
+        with pytest.raises(ValueError, match="tolerance"):
+            client.webhooks.verify_signature(body, signed(body), tolerance=tolerance)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="bytes or str"):
         client.webhooks.verify_signature(EVENT, signed(body))  # type: ignore[arg-type]
 
