@@ -66,8 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-async def _serve(args: argparse.Namespace) -> None:
-    emulator = Emulator(
+def _emulator(args: argparse.Namespace) -> Emulator:
+    return Emulator(
         api_keys=args.api_keys,
         speed=args.speed,
         timing=Timing(requests_per_second=args.requests_per_second),
@@ -78,6 +78,10 @@ async def _serve(args: argparse.Namespace) -> None:
         webhook_url=args.webhook_url,
         webhook_secret=args.webhook_secret or os.environ.get("OPENAI_WEBHOOK_SECRET") or None,
     )
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    emulator = _emulator(args)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -23,6 +23,7 @@ from aiohttp import web
 from conftest import SPEC, chat
 
 from openai_batches.emulator import Emulator, ManualClock, Timing, add_arguments
+from openai_batches.emulator._cli import _emulator
 
 SECRET = "whsec_" + base64.b64encode(b"emulator webhook secret, 32 byte").decode()
 
@@ -277,3 +278,17 @@ def test_the_command_line_takes_a_url_and_a_secret() -> None:
     assert (args.webhook_url, args.webhook_secret) == (None, None)
     args = parser.parse_args(["--webhook-url", "http://x/hook", "--webhook-secret", SECRET])
     assert (args.webhook_url, args.webhook_secret) == ("http://x/hook", SECRET)
+    emulator = _emulator(args)
+    assert (emulator.webhook_url, emulator.webhook_secret) == ("http://x/hook", SECRET)
+
+
+def test_the_command_lines_secret_defaults_to_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--webhook-url", "http://x/hook"])
+    assert _emulator(args).webhook_secret.startswith("whsec_")
+    assert _emulator(args).webhook_secret != _emulator(args).webhook_secret
+    monkeypatch.setenv("OPENAI_WEBHOOK_SECRET", SECRET)
+    assert _emulator(args).webhook_secret == SECRET
