@@ -22,6 +22,7 @@ from ._errors import (
     ConflictError,
     DownloadSizeError,
     InternalServerError,
+    InvalidWebhookSignatureError,
     JSONLError,
     NotFoundError,
     OpenAIError,
@@ -50,6 +51,9 @@ __all__ = [
     "Batch",
     "BatchError",
     "BatchErrors",
+    "BatchEvent",
+    "BatchEventData",
+    "BatchEvents",
     "BatchInputError",
     "BatchInputSummary",
     "BatchRequest",
@@ -69,6 +73,7 @@ __all__ = [
     "Files",
     "InputTokensDetails",
     "InternalServerError",
+    "InvalidWebhookSignatureError",
     "JSONLError",
     "JoinSummary",
     "NotFoundError",
@@ -94,6 +99,9 @@ __all__ = [
     "UploadStatus",
     "Uploads",
     "WaitTimeoutError",
+    "WebhookEvent",
+    "WebhookEventType",
+    "Webhooks",
     "__version__",
     "check_batch_input",
     "concurrent_map",
@@ -111,11 +119,15 @@ _LAZY = {
     "Files": "_files",
     "Uploads": "_uploads",
     "Polling": "_wait",
+    "BatchEvents": "_webhooks",
+    "Webhooks": "_webhooks",
     **dict.fromkeys(
         [
             "Batch",
             "BatchError",
             "BatchErrors",
+            "BatchEvent",
+            "BatchEventData",
             "BatchRequestCounts",
             "BatchStatus",
             "BatchUsage",
@@ -129,6 +141,8 @@ _LAZY = {
             "Upload",
             "UploadPart",
             "UploadStatus",
+            "WebhookEvent",
+            "WebhookEventType",
         ],
         "_models",
     ),
@@ -169,6 +183,8 @@ if TYPE_CHECKING:
         Batch,
         BatchError,
         BatchErrors,
+        BatchEvent,
+        BatchEventData,
         BatchRequestCounts,
         BatchStatus,
         BatchUsage,
@@ -182,10 +198,13 @@ if TYPE_CHECKING:
         Upload,
         UploadPart,
         UploadStatus,
+        WebhookEvent,
+        WebhookEventType,
     )
     from ._results import JoinSummary, ResultJoin
     from ._uploads import Uploads
     from ._wait import Polling
+    from ._webhooks import BatchEvents, Webhooks
 
 
 def __getattr__(name: str) -> Any:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from ._jsonl import RequestWriter
     from ._lines import BatchRequest, BatchResult
     from ._results import ContentSource, JoinSummary, RequestInputs, ResultJoin
+    from ._webhooks import BatchEvents
 
 log = logging.getLogger("openai_batches")
 
@@ -475,6 +476,7 @@ class Batches:
         cancel_at_deadline: bool = False,
         polling: Polling = DEFAULT_POLLING,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        events: BatchEvents | None = None,
     ) -> Batch:
         """Poll a batch until its status is final: completed, failed, expired or cancelled.
 
@@ -496,6 +498,9 @@ class Batches:
             cancel_at_deadline: Cancel the batch when the deadline passes.
             polling: Intervals, backoff, error tolerance, and the sleep and clock used.
             timeout: Each poll's timeout, instead of the client's.
+            events: Webhook events that wake this wait: when ``events`` is notified of
+                an event for this batch, the batch is retrieved at once rather than at
+                the next poll (polling goes on meanwhile, in case no event comes).
 
         Returns:
             The batch in its final status; a failed batch is returned, not raised.
@@ -514,6 +519,7 @@ class Batches:
             on_progress=on_progress,
             on_cancel=on_cancel,
             cancel_at_deadline=cancel_at_deadline,
+            events=events,
         )
 
     async def cancel_and_wait(
@@ -524,6 +530,7 @@ class Batches:
         on_progress: OnProgress | None = None,
         polling: Polling = DEFAULT_POLLING,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        events: BatchEvents | None = None,
     ) -> Batch:
         """Cancel a batch and wait until it stops.
 
@@ -542,7 +549,12 @@ class Batches:
         with contextlib.suppress(ConflictError):
             await self.cancel(batch_id, timeout=timeout)
         return await self.wait(
-            batch_id, deadline=deadline, on_progress=on_progress, polling=polling, timeout=timeout
+            batch_id,
+            deadline=deadline,
+            on_progress=on_progress,
+            polling=polling,
+            timeout=timeout,
+            events=events,
         )
 
     def pages(

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ._batches import Batches
     from ._files import Files
     from ._uploads import Uploads
+    from ._webhooks import Webhooks
 
 __all__ = ["DEFAULT_BASE_URL", "Client"]
 
@@ -69,6 +70,8 @@ class Client:
             this client's headers and timeout are sent with each request. It is never
             closed here.
         retry_policy: Full control over retries and backoff, instead of ``max_retries``.
+        webhook_secret: The ``whsec_...`` secret that :attr:`webhooks` verifies
+            signatures with; defaults to ``OPENAI_WEBHOOK_SECRET``.
 
     Raises:
         OpenAIError: No API key was given and ``OPENAI_API_KEY`` is not set.
@@ -88,6 +91,7 @@ class Client:
         max_retries: int | None = None,
         session: aiohttp.ClientSession | None = None,
         retry_policy: RetryPolicy | None = None,
+        webhook_secret: str | None = None,
     ) -> None:
         api_key = api_key or _env("OPENAI_API_KEY")
         if not api_key:
@@ -100,6 +104,7 @@ class Client:
         self.project = project or _env("OPENAI_PROJECT_ID")
         self.timeout = Timeout.of(timeout)
         self.retry_policy = _retry_policy(max_retries, retry_policy)
+        self.webhook_secret = webhook_secret or _env("OPENAI_WEBHOOK_SECRET")
         self._transport = Transport(
             base_url=self.base_url,
             headers=default_headers(api_key, self.organization, self.project),
@@ -111,6 +116,7 @@ class Client:
         self._uploads: Uploads | None = None
         self._files: Files | None = None
         self._batches: Batches | None = None
+        self._webhooks: Webhooks | None = None
 
     # The resources, and the modules behind them, load on first use: `import
     # openai_batches` then costs little more than importing aiohttp.
@@ -141,6 +147,15 @@ class Client:
 
             self._uploads = Uploads(self._transport)
         return self._uploads
+
+    @property
+    def webhooks(self) -> Webhooks:
+        """Verify and decode the webhooks OpenAI sends (no request is made)."""
+        if self._webhooks is None:
+            from ._webhooks import Webhooks
+
+            self._webhooks = Webhooks(self)
+        return self._webhooks
 
     def __repr__(self) -> str:
         # Never the key.

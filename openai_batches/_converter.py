@@ -20,7 +20,14 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
-from ._models import BatchStatus, FilePurpose, FileStatus, OpenEnum, UploadStatus
+from ._models import (
+    BatchStatus,
+    FilePurpose,
+    FileStatus,
+    OpenEnum,
+    UploadStatus,
+    WebhookEventType,
+)
 
 __all__ = ["configure", "locate_error", "make_converter", "structure_hook", "unstructure"]
 
@@ -262,7 +269,7 @@ def configure(converter: cattrs.Converter) -> None:
     converter.register_structure_hook_func(lambda tp: tp == list[Any], _structure_json_list)
     # One hook per enum class: a hook for a str-mixin enum found through `str` would win
     # otherwise, and the values would come out as plain strings.
-    for enum_class in (BatchStatus, FilePurpose, FileStatus, UploadStatus):
+    for enum_class in (BatchStatus, FilePurpose, FileStatus, UploadStatus, WebhookEventType):
         converter.register_structure_hook(enum_class, _enum_hook(enum_class))
     fast = not converter.detailed_validation and not converter.forbid_extra_keys
     converter.register_structure_hook_factory(_is_model, _fast_model_hook if fast else _model_hook)

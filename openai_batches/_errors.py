@@ -23,6 +23,8 @@ The names follow openai-python, so code can move between the two::
      ├── WaitTimeoutError             a batch not final by a wait's deadline (also TimeoutError)
      ├── JSONLError                   a JSONL line that is not JSON or not the expected shape
      ├── BatchInputError              requests that would break a batch's rules (duplicate ids...)
+     ├── InvalidWebhookSignatureError a webhook whose signature, headers or timestamp do not verify
+     │                                (also a ValueError, as in openai-python)
      └── (ValueError / TypeError for bad arguments, raised before any request)
 
 Nothing else escapes: aiohttp, JSON and cattrs exceptions are chained as ``__cause__``.
@@ -50,6 +52,7 @@ __all__ = [
     "ConflictError",
     "DownloadSizeError",
     "InternalServerError",
+    "InvalidWebhookSignatureError",
     "JSONLError",
     "NotFoundError",
     "OpenAIError",
@@ -316,6 +319,15 @@ class BatchInputError(OpenAIError, ValueError):
         self.source = source
         self.problems = problems
         self.problem_count = len(problems) if problem_count is None else problem_count
+
+
+class InvalidWebhookSignatureError(OpenAIError, ValueError):
+    """A webhook did not verify, so its body must not be trusted.
+
+    Raised when a ``webhook-*`` header is missing or malformed, the timestamp is outside
+    the tolerance, or no signature matches the body and the secret. Answer such a
+    request with 400 and do not act on it.
+    """
 
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {

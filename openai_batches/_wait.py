@@ -13,11 +13,12 @@ things move. The sleep and the clock are part of :class:`Polling`, so tests can 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import attrs
 
@@ -30,6 +31,9 @@ from ._errors import (
 )
 from ._models import Batch, BatchRequestCounts, BatchStatus
 from ._retry import RetryPolicy, retry_after
+
+if TYPE_CHECKING:
+    from ._webhooks import BatchEvents
 
 __all__ = ["OnCancel", "OnProgress", "Polling", "WaitTimeoutError", "wait_for_batch"]
 
@@ -139,20 +143,35 @@ async def wait_for_batch(
     on_progress: OnProgress | None,
     on_cancel: OnCancel,
     cancel_at_deadline: bool,
+    events: BatchEvents | None = None,
 ) -> Batch:
     """Poll ``retrieve(batch_id)`` until the batch's status is final.
 
     See :meth:`Batches.wait`; ``cancel(batch_id)`` is sent on cancellation or at the
-    deadline when asked.
+    deadline when asked, and a notification from ``events`` cuts a pause short.
     """
     if on_cancel not in ("leave", "cancel"):
         raise ValueError(f"on_cancel must be 'leave' or 'cancel', got {on_cancel!r}")
     if deadline is not None and not deadline >= 0:
         raise ValueError(f"deadline must be a number of seconds >= 0, got {deadline!r}")
+    if events is not None:
+        from ._webhooks import BatchEvents
+
+        if not isinstance(events, BatchEvents):
+            raise TypeError(f"events must be a BatchEvents, got {type(events).__name__}")
     try:
-        return await _poll(
-            batch_id, retrieve, cancel, retry, polling, deadline, on_progress, cancel_at_deadline
-        )
+        with contextlib.nullcontext() if events is None else events.watch(batch_id) as woken:
+            return await _poll(
+                batch_id,
+                retrieve,
+                cancel,
+                retry,
+                polling,
+                deadline,
+                on_progress,
+                cancel_at_deadline,
+                woken,
+            )
     except asyncio.CancelledError:
         if on_cancel == "cancel":
             await _cancel_shielded(cancel, batch_id)
@@ -168,6 +187,7 @@ async def _poll(
     deadline: float | None,
     on_progress: OnProgress | None,
     cancel_at_deadline: bool,
+    woken: asyncio.Event | None = None,
 ) -> Batch:
     ends_at = None if deadline is None else polling.clock() + deadline
     interval = polling.interval
@@ -176,6 +196,9 @@ async def _poll(
     errors = 0
     while True:
         pause = interval
+        if woken is not None:
+            # Cleared before the poll: an event that arrives during it wakes the next pause.
+            woken.clear()
         try:
             batch = await retrieve(batch_id)
         except OpenAIError as exc:
@@ -204,5 +227,29 @@ async def _poll(
                     batch = await _cancel_quietly(cancel, batch_id) or batch
                 raise WaitTimeoutError(batch_id, batch, deadline or 0.0)
             pause = min(pause, left)
-        await polling.sleep(pause)
-        interval = min(interval * polling.backoff, polling.max_interval)
+        if await _pause(polling, pause, woken):
+            # Something happened: poll at the fast rate until the retrieve shows it.
+            interval = polling.interval
+        else:
+            interval = min(interval * polling.backoff, polling.max_interval)
+
+
+async def _pause(polling: Polling, seconds: float, woken: asyncio.Event | None) -> bool:
+    """Sleep ``seconds`` with ``polling.sleep``; return True if ``woken`` cut it short."""
+    if woken is None:
+        await polling.sleep(seconds)
+        return False
+    if woken.is_set():
+        return True
+    sleeper = asyncio.ensure_future(polling.sleep(seconds))
+    waiter = asyncio.ensure_future(woken.wait())
+    try:
+        await asyncio.wait((sleeper, waiter), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        sleeper.cancel()
+        waiter.cancel()
+        # Both are finished before the wait goes on or unwinds: neither outlives it.
+        await asyncio.wait((sleeper, waiter))
+    if not sleeper.cancelled() and (error := sleeper.exception()) is not None:
+        raise error
+    return woken.is_set()

@@ -67,6 +67,7 @@ def test_the_package_import_leaves_models_resources_and_parsers_for_later() -> N
         "_jsonl",
         "_concurrency",
         "_many",
+        "_webhooks",
         "testing",
     ):
         assert f"openai_batches.{later}" not in loaded
@@ -79,6 +80,7 @@ def test_resources_are_built_once_on_first_use() -> None:
     assert client.batches is client.batches
     assert client.files is client.files
     assert client.uploads is client.uploads
+    assert client.webhooks is client.webhooks
     assert type(client.batches).__name__ == "Batches"
 
 

@@ -20,7 +20,12 @@ Modules: ``_clock`` (time), ``_store`` (state and API rules), ``_lifecycle`` (ba
 a function of time, input validation), ``_responses`` (generated answers), ``_index`` (cursor
 pagination), ``_blobs`` (memory or disk storage), ``_faults`` (fault injection), ``_app`` and
 ``_http`` (aiohttp routes and middlewares), ``_runner`` (`Emulator`), ``_cli`` (the command),
-``_plugin`` (pytest fixtures).
+``_plugin`` (pytest fixtures), ``_webhooks`` (signed batch events sent to a URL).
+
+With ``webhook_url=`` (and ``webhook_secret=``), a batch that reaches a final status is
+announced by a signed ``batch.completed``, ``batch.failed``, ``batch.expired`` or
+``batch.cancelled`` event, as OpenAI's webhooks do; ``await emu.deliver_webhooks()`` sends
+what is due at once, for tests on a `ManualClock`.
 """
 
 from ._app import RecordedRequest
@@ -32,6 +37,7 @@ from ._lifecycle import Timing
 from ._responses import SUPPORTED_ENDPOINTS, count_tokens
 from ._runner import DEFAULT_API_KEY, Emulator
 from ._store import Store
+from ._webhooks import WebhookDelivery
 
 __all__ = [
     "DEFAULT_API_KEY",
@@ -47,6 +53,7 @@ __all__ = [
     "Store",
     "SystemClock",
     "Timing",
+    "WebhookDelivery",
     "add_arguments",
     "count_tokens",
     "main",

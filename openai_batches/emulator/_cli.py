@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -50,10 +51,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="batch requests processed per emulated second (default: %(default)s)",
     )
     parser.add_argument("--seed", type=int, default=None, help="seed for ids and random faults")
+    parser.add_argument(
+        "--webhook-url",
+        default=None,
+        metavar="URL",
+        help="POST a signed batch.* event here when a batch reaches a final status",
+    )
+    parser.add_argument(
+        "--webhook-secret",
+        default=None,
+        metavar="SECRET",
+        help="sign webhooks with this whsec_ secret (default: OPENAI_WEBHOOK_SECRET, "
+        "else a new one, printed at start)",
+    )
 
 
-async def _serve(args: argparse.Namespace) -> None:
-    emulator = Emulator(
+def _emulator(args: argparse.Namespace) -> Emulator:
+    return Emulator(
         api_keys=args.api_keys,
         speed=args.speed,
         timing=Timing(requests_per_second=args.requests_per_second),
@@ -61,7 +75,13 @@ async def _serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         seed=args.seed,
+        webhook_url=args.webhook_url,
+        webhook_secret=args.webhook_secret or os.environ.get("OPENAI_WEBHOOK_SECRET") or None,
     )
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    emulator = _emulator(args)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -69,6 +89,12 @@ async def _serve(args: argparse.Namespace) -> None:
             loop.add_signal_handler(signum, stop.set)
     async with emulator:
         print(f"OpenAI batch API emulator serving at {emulator.url}", flush=True)
+        if emulator.webhook_url is not None:
+            print(
+                f"sending batch webhooks to {emulator.webhook_url}, signed with "
+                f"{emulator.webhook_secret}",
+                flush=True,
+            )
         await stop.wait()
     print("emulator stopped", flush=True)
 

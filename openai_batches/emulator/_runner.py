@@ -24,6 +24,7 @@ from ._clock import Clock, SystemClock
 from ._faults import Faults
 from ._lifecycle import Timing
 from ._store import Store
+from ._webhooks import DEFAULT_RETRY_DELAYS, WebhookDelivery, WebhookSender, new_secret
 
 if TYPE_CHECKING:
     from openai_batches import Client
@@ -46,6 +47,12 @@ class Emulator:
         host: Interface to bind.
         port: Port to bind; 0 picks a free one.
         seed: Seed for generated ids and random faults.
+        webhook_url: POST a signed ``batch.completed`` (``failed``, ``expired``,
+            ``cancelled``) event here whenever a batch reaches a final status; the
+            attribute may also be set once the receiver's address is known.
+        webhook_secret: The signing secret; default: a new random ``whsec_`` secret,
+            readable as ``webhook_secret``.
+        webhook_retry_delays: Real seconds to wait before each retry of a failed delivery.
     """
 
     def __init__(
@@ -59,6 +66,9 @@ class Emulator:
         host: str = "127.0.0.1",
         port: int = 0,
         seed: int | None = None,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+        webhook_retry_delays: Iterable[float] = DEFAULT_RETRY_DELAYS,
     ) -> None:
         self.api_keys = None if api_keys is None else frozenset(api_keys)
         if self.api_keys is not None and not self.api_keys:
@@ -68,6 +78,13 @@ class Emulator:
         self.faults = Faults(seed)
         self.store = Store(self.clock, BlobStorage(storage_dir), self.timing, seed)
         self._state = EmulatorState(self.store, self.faults, self.api_keys)
+        self._webhooks = WebhookSender(
+            self.store,
+            url=webhook_url,
+            secret=webhook_secret or new_secret(),
+            retry_delays=tuple(webhook_retry_delays),
+            seed=seed,
+        )
         self.host = host
         self.port = port
         self._runner: web.AppRunner | None = None
@@ -81,6 +98,33 @@ class Emulator:
     def requests(self) -> list[RecordedRequest]:
         """Every request received so far, oldest first (clear it freely)."""
         return self._state.requests
+
+    @property
+    def webhook_url(self) -> str | None:
+        """Where batch events are POSTed; None sends none."""
+        return self._webhooks.url
+
+    @webhook_url.setter
+    def webhook_url(self, url: str | None) -> None:
+        self._webhooks.url = url
+
+    @property
+    def webhook_secret(self) -> str:
+        """The secret the webhooks are signed with (give it to the receiving client)."""
+        return self._webhooks.secret
+
+    @property
+    def webhook_deliveries(self) -> list[WebhookDelivery]:
+        """What became of each event sent so far, oldest first."""
+        return self._webhooks.deliveries
+
+    async def deliver_webhooks(self) -> None:
+        """Advance the batches to the clock's now and send every event that is due.
+
+        Returns once each has been delivered or given up, so a test can move a
+        `ManualClock` and then see its webhook arrive, without waiting for the ticker.
+        """
+        await self._webhooks.flush()
 
     @property
     def url(self) -> str:
@@ -108,11 +152,13 @@ class Emulator:
             raise
         self._runner = runner
         self.port = runner.addresses[0][1]
+        await self._webhooks.start()
 
     async def close(self) -> None:
         """Stop serving, close connections and release stored blobs."""
         runner, self._runner = self._runner, None
         if runner is not None:
+            await self._webhooks.close()
             await runner.cleanup()
         self.store.close()
 
@@ -129,9 +175,13 @@ class Emulator:
         await self.close()
 
     def client(self, **kwargs: Any) -> Client:
-        """Return an `openai_batches.Client` bound to this emulator (close it when done)."""
+        """Return an `openai_batches.Client` bound to this emulator (close it when done).
+
+        Its ``webhook_secret`` is this emulator's, unless given.
+        """
         from openai_batches import Client
 
+        kwargs.setdefault("webhook_secret", self.webhook_secret)
         return Client(api_key=self.api_key, base_url=self.url, **kwargs)
 
     def __repr__(self) -> str:

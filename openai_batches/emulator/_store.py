@@ -14,7 +14,7 @@ import json
 import os
 import random
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -178,6 +178,8 @@ class Store:
         self._batch_keys: dict[str, Key] = {}
         self._active: dict[str, BatchRecord] = {}
         self._uploads: dict[str, UploadRecord] = {}
+        #: Called once with each batch as it reaches a final status (webhooks listen here).
+        self.on_batch_final: Callable[[BatchRecord], None] | None = None
 
     # ids and time
 
@@ -201,10 +203,16 @@ class Store:
     def advance(self) -> None:
         """Replay batch lifecycles and file expiry up to the clock's current time."""
         now = self.clock.now()
+        finished = []
         for batch in list(self._active.values()):
             batch.advance(now)
             if not batch.active:
                 del self._active[batch.id]
+                finished.append(batch)
+        if self.on_batch_final is not None:
+            # In the order they finished, however long since the last advance.
+            for batch in sorted(finished, key=lambda b: b.times[f"{b.status}_at"]):
+                self.on_batch_final(batch)
         while self._file_expiry and self._file_expiry[0][0] <= now:
             _, file_id = heapq.heappop(self._file_expiry)
             record = self._files.get(file_id)
