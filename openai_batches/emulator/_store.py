@@ -420,7 +420,9 @@ class Store:
             id=batch_id or self._hex_id("batch_"),
             endpoint=endpoint,
             input_file_id=input_file_id,
-            created_at=float(int(created)),
+            # The schedule starts at the exact moment (the API shows whole seconds): from the
+            # whole second, a batch created late in a second would skip most of validating.
+            created_at=float(created),
             timing=self.timing,
             parsed=parse_input(source.blob.iter_lines(), endpoint),
             sink=self,

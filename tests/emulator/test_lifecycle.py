@@ -224,3 +224,19 @@ async def test_a_manual_day_passes_in_one_step(api: Api, clock: ManualClock) -> 
     # Finished long before expiry: completed, with the schedule's timestamps.
     assert batch["status"] == "completed"
     assert batch["completed_at"] == T0 + 1
+
+
+async def test_a_batch_created_late_in_a_second_still_validates_for_the_whole_time(
+    api: Api, clock: ManualClock
+) -> None:
+    clock.advance(0.9)
+    batch = await api.batch([chat("r0", "hello")])
+    assert batch["created_at"] == T0  # whole seconds on the wire
+
+    clock.advance(0.4)  # 1.3: the schedule runs from 0.9, not from the whole second
+    assert (await api.get(f"/batches/{batch['id']}"))["status"] == "validating"
+
+    clock.advance(0.1)
+    batch = await api.get(f"/batches/{batch['id']}")
+    assert batch["status"] == "in_progress"
+    assert batch["in_progress_at"] == T0 + 1
