@@ -19,6 +19,13 @@ from ._runner import Emulator
 __all__ = ["add_arguments", "main", "run"]
 
 
+def _milliseconds(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of milliseconds >= 0, got {text}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the emulator's command-line options on *parser*."""
     defaults = Timing()
@@ -50,6 +57,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="batch requests processed per emulated second (default: %(default)s)",
     )
     parser.add_argument("--seed", type=int, default=None, help="seed for ids and random faults")
+    parser.add_argument(
+        "--latency-ms",
+        type=_milliseconds,
+        default=0.0,
+        metavar="MS",
+        help="milliseconds every request waits before it is handled (default: %(default)s)",
+    )
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -61,6 +75,7 @@ async def _serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         seed=args.seed,
+        latency=args.latency_ms / 1000,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -11,6 +11,7 @@ default, and on exit closes every connection and releases every stored blob.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable
 from types import TracebackType
@@ -46,6 +47,8 @@ class Emulator:
         host: Interface to bind.
         port: Port to bind; 0 picks a free one.
         seed: Seed for generated ids and random faults.
+        latency: Seconds every request waits before it is handled, as over a network
+            (concurrent requests wait side by side); settable later as ``emulator.latency``.
     """
 
     def __init__(
@@ -59,6 +62,7 @@ class Emulator:
         host: str = "127.0.0.1",
         port: int = 0,
         seed: int | None = None,
+        latency: float = 0.0,
     ) -> None:
         self.api_keys = None if api_keys is None else frozenset(api_keys)
         if self.api_keys is not None and not self.api_keys:
@@ -68,6 +72,7 @@ class Emulator:
         self.faults = Faults(seed)
         self.store = Store(self.clock, BlobStorage(storage_dir), self.timing, seed)
         self._state = EmulatorState(self.store, self.faults, self.api_keys)
+        self.latency = latency
         self.host = host
         self.port = port
         self._runner: web.AppRunner | None = None
@@ -76,6 +81,19 @@ class Emulator:
     def api_key(self) -> str:
         """A key the emulator accepts."""
         return min(self.api_keys) if self.api_keys else DEFAULT_API_KEY
+
+    @property
+    def latency(self) -> float:
+        """Seconds every request waits before it is handled."""
+        return self._state.latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise TypeError(f"latency must be a number of seconds, got {seconds!r}")
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"latency must be a finite number of seconds >= 0, got {seconds!r}")
+        self._state.latency = float(seconds)
 
     @property
     def requests(self) -> list[RecordedRequest]:
