@@ -340,6 +340,14 @@ def test_ties_at_the_meeting_point_are_shared_out() -> None:
     assert sorted(yielded) == sorted(["low", "high", *(t[1] for t in ties)])
 
 
+def test_ties_over_several_pages_of_one_walk_are_remembered_whole() -> None:
+    meeting = Meeting()
+    assert meeting.sift(True, items((3, "a"), (3, "b")))[0] != []
+    assert meeting.sift(True, items((3, "c"), (3, "d")))[0] != []
+    down, crossed = meeting.sift(False, items((3, "e"), (3, "d"), (3, "c"), (3, "b"), (3, "a")))
+    assert ([i["id"] for i in down], crossed) == (["e"], False)
+
+
 def test_unreadable_items_are_left_for_decoding() -> None:
     meeting = Meeting()
     odd: list[Any] = [{"id": "a", "created_at": "soon"}, ["not", "an", "object"]]
