@@ -13,16 +13,18 @@ its target.
 Cases:
 
 * ``walk, consumer works``: 2,000 batches in pages of 100 at 20 ms latency, the consumer
-  awaiting 20 ms of other work per page: ``batches.list(prefetch=1)`` against the plain
-  walk (target: at most 0.6), with ``prefetch=2``, a hand-written aiohttp walk and the
-  SDK's auto-pagination doing the same;
+  awaiting other work for as long as a page takes to arrive (measured first: the median
+  time per page of three plain walks with an idle consumer) after each page:
+  ``batches.list(prefetch=1)`` against the plain walk (target: at most 0.6), with
+  ``prefetch=2``, a hand-written aiohttp walk and the SDK's auto-pagination doing the same;
 * ``walk, idle consumer``: the same walks with a consumer that does nothing: look-ahead
   has nothing to overlap with;
 * ``scan``: 100,000 files in pages of 10,000 at 50 ms latency: ``files.scan()`` against
-  ``files.list()`` (target: at most 0.6), a hand-written aiohttp walk, and the SDK.
+  ``files.list()`` (target: at most 0.6), the scan with each walk one page ahead instead
+  of two, a hand-written aiohttp walk, and the SDK.
 
-A case is a function registered with ``@case``: it gets the clients and returns its arms
-(name -> coroutine function returning how many items it saw). Cases that share a server
+A case is a coroutine function registered with ``@case``: it gets the clients and returns
+its arms (name -> coroutine function returning how many items it saw). Cases that share a server
 specification share the server process.
 """
 
@@ -78,11 +80,14 @@ class Target:
     ratio: float
 
 
+Arms = Callable[[Bench], Awaitable[dict[str, Arm]]]
+
+
 @dataclass
 class Case:
     title: str
     server: Server
-    arms: Callable[[Bench], dict[str, Arm]]
+    arms: Arms
     baseline: str
     targets: list[Target] = field(default_factory=list)
 
@@ -92,10 +97,10 @@ CASES: list[Case] = []
 
 def case(
     title: str, server: Server, *, baseline: str, targets: tuple[Target, ...] = ()
-) -> Callable[[Callable[[Bench], dict[str, Arm]]], Callable[[Bench], dict[str, Arm]]]:
-    """Register a case: a function from :class:`Bench` to its arms."""
+) -> Callable[[Arms], Arms]:
+    """Register a case: a coroutine function from :class:`Bench` to its arms."""
 
-    def register(arms: Callable[[Bench], dict[str, Arm]]) -> Callable[[Bench], dict[str, Arm]]:
+    def register(arms: Arms) -> Arms:
         CASES.append(Case(title, server, arms, baseline, list(targets)))
         return arms
 
@@ -108,7 +113,6 @@ N_BATCHES = 2_000
 BATCH_PAGE = 100
 N_FILES = 100_000
 FILE_PAGE = 10_000
-WORK = 0.020  # seconds of other work per page, as long as a page takes to arrive
 
 WALK_SERVER = Server(latency_ms=20, batches=N_BATCHES)
 SCAN_SERVER = Server(latency_ms=50, files=N_FILES)
@@ -144,13 +148,21 @@ def walk_arms(bench: Bench, work: float) -> dict[str, Arm]:
 
 
 @case(
-    "walk, consumer works 20 ms a page: 2,000 batches, pages of 100, 20 ms latency",
+    "walk, consumer works as long as a page takes: 2,000 batches, pages of 100, 20 ms latency",
     WALK_SERVER,
     baseline="plain",
     targets=(Target("prefetch=1", "plain", 0.6),),
 )
-def walk_with_work(bench: Bench) -> dict[str, Arm]:
-    return walk_arms(bench, WORK)
+async def walk_with_work(bench: Bench) -> dict[str, Arm]:
+    idle = consuming(lambda: bench.client.batches.list(limit=BATCH_PAGE), 0.0)
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        await idle()
+        times.append(time.perf_counter() - start)
+    work = statistics.median(times) / (N_BATCHES / BATCH_PAGE)
+    print(f"\n(a page takes {work * 1000:.1f} ms to arrive; the consumer works as long per page)")
+    return walk_arms(bench, work)
 
 
 @case(
@@ -158,7 +170,7 @@ def walk_with_work(bench: Bench) -> dict[str, Arm]:
     WALK_SERVER,
     baseline="plain",
 )
-def walk_idle(bench: Bench) -> dict[str, Arm]:
+async def walk_idle(bench: Bench) -> dict[str, Arm]:
     return walk_arms(bench, 0.0)
 
 
@@ -168,15 +180,26 @@ def walk_idle(bench: Bench) -> dict[str, Arm]:
     baseline="files.list()",
     targets=(Target("files.scan()", "files.list()", 0.6),),
 )
-def scan(bench: Bench) -> dict[str, Arm]:
+async def scan(bench: Bench) -> dict[str, Arm]:
     client, sdk = bench.client, bench.sdk
 
     async def count(walk: Any) -> int:
         return sum([1 async for _ in walk])
 
+    async def one_ahead() -> int:
+        # The scan with each walk one page ahead instead of two (see _scan._AHEAD).
+        from openai_batches import _scan
+
+        default, _scan._AHEAD = _scan._AHEAD, 1
+        try:
+            return await count(client.files.scan(limit=FILE_PAGE))
+        finally:
+            _scan._AHEAD = default
+
     arms: dict[str, Arm] = {
         "files.list()": lambda: count(client.files.list(limit=FILE_PAGE)),
         "files.scan()": lambda: count(client.files.scan(limit=FILE_PAGE)),
+        "scan, 1 ahead": one_ahead,
         "raw aiohttp": lambda: count(raw_walk(bench.session, f"{bench.base}/files", FILE_PAGE)),
     }
     if sdk is not None:
@@ -294,7 +317,7 @@ async def run(rounds: int, only: str | None) -> None:
                 try:
                     for c in cases:
                         if c.server == spec:
-                            times = await measure(c.arms(bench), rounds)
+                            times = await measure(await c.arms(bench), rounds)
                             results.append((c, report(c.title, c.baseline, times)))
                 finally:
                     if sdk is not None:

@@ -523,11 +523,11 @@ class Files:
     ) -> AsyncGenerator[FileObject, None]:
         """Yield every file once, in no promised order, walking from both ends at once.
 
-        An oldest-first walk and a newest-first walk run concurrently, one page ahead
-        each, and the scan ends where they meet: about half the round trips of
+        An oldest-first walk and a newest-first walk run concurrently, up to two pages
+        ahead each, and the scan ends where they meet: about half the round trips of
         :meth:`list`. A file present for the whole scan is yielded exactly once, ties in
         ``created_at`` included; a file created or deleted during the scan is yielded at
-        most once. Memory: three pages, and the ids of the files that share one
+        most once. Memory: five pages, and the ids of the files that share one
         ``created_at`` second where the walks meet.
 
         Args:

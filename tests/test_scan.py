@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import openai_batches as ob
-from openai_batches._scan import Meeting
+from openai_batches._scan import _AHEAD, Meeting
 from openai_batches.emulator import Emulator, FaultRule, ManualClock, Store
 from tests.conftest import LoopbackServer, sample
 from tests.test_prefetch import library_tasks
@@ -81,11 +81,12 @@ class Mutator:
 
 @attrs.define
 class Walker:
-    """One side of the scan, stepped by hand: fetch a page, then let the meeting sift it."""
+    """One side of the scan, stepped by hand: fetch pages ahead, let the meeting sift them."""
 
     order: str
     after: str | None = None
-    pending: dict[str, Any] | None = None
+    ended: bool = False
+    pending: list[dict[str, Any]] = attrs.Factory(list)
 
 
 @settings(max_examples=300, deadline=None)
@@ -102,21 +103,25 @@ def test_meeting_yields_each_file_once_under_any_interleaving(
     while True:
         moves = []
         for index, walker in enumerate(walkers):
-            moves.append(("sift" if walker.pending else "fetch", index))
+            # As in scan_pages: a walk fetches up to _AHEAD pages beyond those sifted.
+            if not walker.ended and len(walker.pending) < _AHEAD:
+                moves.append(("fetch", index))
+            if walker.pending:
+                moves.append(("sift", index))
         if changes < 8:
             moves += [("create", 0), ("delete", 0)]
         move, index = data.draw(st.sampled_from(moves))
         walker = walkers[index]
         if move == "fetch":
-            walker.pending = store.list_files(limit=limit, order=walker.order, after=walker.after)
+            page = store.list_files(limit=limit, order=walker.order, after=walker.after)
+            walker.pending.append(page)
+            walker.after, walker.ended = page["last_id"], not page["has_more"]
         elif move == "sift":
-            page, walker.pending = walker.pending, None
-            assert page is not None
+            page = walker.pending.pop(0)
             kept, crossed = meeting.sift(walker.order == "asc", page["data"])
             outcome.yielded += [item["id"] for item in kept]
             if crossed or not page["has_more"]:
                 break
-            walker.after = page["last_id"]
         elif move == "create":
             changes += 1
             mutator.create(later=data.draw(st.booleans()))
@@ -226,8 +231,8 @@ async def test_both_ends_are_walked_at_once_and_meet_in_the_middle(emulator: Emu
     assert most == 2
     queries = file_requests(emulator)
     assert {q["order"] for q in queries} == {"asc", "desc"}
-    # Each walk covers about half; each may ask for one page past the meeting point.
-    assert len(queries) <= 10 + 2
+    # Each walk covers about half; each may ask for up to _AHEAD pages past the meeting.
+    assert len(queries) <= 10 + 2 * _AHEAD
     assert all(q["limit"] == "10" for q in queries)
 
 
