@@ -82,12 +82,16 @@ def gated(handler: Callable[[web.Request], Any], held: set[str | None], gate: as
 
 
 def library_tasks() -> set[asyncio.Task[Any]]:
-    """The running tasks that run this library's code (not the test server's)."""
+    """The running tasks that run this library's code (not a test server's)."""
+
+    def where(task: asyncio.Task[Any]) -> str:
+        code = getattr(task.get_coro(), "cr_code", None)
+        return code.co_filename if code is not None else ""
+
     return {
         task
         for task in asyncio.all_tasks()
-        if "openai_batches" in task.get_coro().cr_code.co_filename  # type: ignore[union-attr]
-        and "emulator" not in task.get_coro().cr_code.co_filename  # type: ignore[union-attr]
+        if "openai_batches" in where(task) and "emulator" not in where(task)
     }
 
 
