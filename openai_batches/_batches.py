@@ -13,19 +13,22 @@ import enum
 import logging
 import time
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
 from ._decode import decode
 from ._errors import APIError, ConflictError, ResponseValidationError
 from ._expiry import ExpiresAfter, check_expires_after, expires_after_json
+from ._filters import Seconds, batch_filter, filter_pages
 from ._many import Ids, call_many
 from ._models import Batch, BatchStatus, Page
 from ._pagination import (
     RawPage,
     check_cursor,
     check_limit,
+    check_prefetch,
     iter_items,
+    prefetch_pages,
     structured_pages,
     walk_pages,
 )
@@ -562,6 +565,7 @@ class Batches:
         *,
         limit: int = MAX_BATCHES_PAGE,
         after: str | None = None,
+        prefetch: int = 0,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
     ) -> AsyncGenerator[Page[Batch], None]:
         """Walk the batches page by page, newest first.
@@ -569,27 +573,66 @@ class Batches:
         Args:
             limit: Batches per page, 1 to 100.
             after: Start after this batch id (a page's ``last_id``), to resume a walk.
+            prefetch: Fetch up to this many pages ahead while the caller works on the
+                current one (``0``: each page when it is asked for). Close the walk
+                (``contextlib.aclosing``) to cancel a request fetched ahead at once.
             timeout: Each page's timeout, instead of the client's.
 
         Raises:
             ValueError: ``limit`` is out of range (raised at once, before any request).
             PaginationError: The API's cursors do not advance.
         """
-        return structured_pages(self._walk(limit, after, timeout), Batch)
+        ahead = check_prefetch(prefetch)
+        return structured_pages(prefetch_pages(self._walk(limit, after, timeout), ahead), Batch)
 
     def list(
         self,
         *,
         limit: int = MAX_BATCHES_PAGE,
         after: str | None = None,
+        status: str | BatchStatus | Collection[str | BatchStatus] | None = None,
+        created_after: Seconds | None = None,
+        created_before: Seconds | None = None,
+        endpoint: str | Collection[str] | None = None,
+        metadata: Mapping[str, str] | None = None,
+        max_items: int | None = None,
+        prefetch: int = 0,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
     ) -> AsyncGenerator[Batch, None]:
         """Walk every batch, newest first, fetching pages of ``limit`` as needed.
 
-        Takes the same arguments as :meth:`pages`. Each batch is checked as it is
-        yielded, so a malformed one raises ResponseValidationError at its turn.
+        Takes the arguments of :meth:`pages`, and filters. Filters never change what is
+        requested, only what is yielded and where the walk ends: ``created_after`` ends
+        it at the first older batch, ``max_items`` at the batch that reaches the count.
+        Each batch is checked as it is yielded, so a malformed one raises
+        ResponseValidationError at its turn.
+
+        Args:
+            status: Only batches with this status, or one of these statuses.
+            created_after: Only batches created at or after this moment (unix seconds,
+                or an aware datetime).
+            created_before: Only batches created before this moment.
+            endpoint: Only batches for this endpoint, or one of these.
+            metadata: Only batches whose metadata has all of these pairs.
+            max_items: Yield at most this many batches.
+
+        Raises:
+            TypeError, ValueError: An argument is wrong (raised at once, before any
+                request).
         """
-        return iter_items(self._walk(limit, after, timeout), Batch)
+        ahead = check_prefetch(prefetch)
+        walk_filter = batch_filter(
+            status=status,
+            created_after=created_after,
+            created_before=created_before,
+            endpoint=endpoint,
+            metadata=metadata,
+            max_items=max_items,
+        )
+        walk = self._walk(limit, after, timeout)
+        if walk_filter is not None:
+            walk = filter_pages(walk, walk_filter)
+        return iter_items(prefetch_pages(walk, ahead), Batch)
 
     def _walk(
         self, limit: int, after: str | None, timeout: TimeoutTypes | UseClientDefault

@@ -31,16 +31,20 @@ from typing import IO, Literal, overload
 from ._decode import decode
 from ._errors import APIConnectionError, DownloadSizeError
 from ._expiry import ExpiresAfter, check_expires_after
+from ._filters import Seconds, file_filter, filter_pages
 from ._many import Ids, call_many
 from ._models import FileDeleted, FileObject, Page
 from ._pagination import (
     RawPage,
     check_cursor,
     check_limit,
+    check_prefetch,
     iter_items,
+    prefetch_pages,
     structured_pages,
     walk_pages,
 )
+from ._scan import scan_pages
 from ._transport import FilePart, FormField, Response, Transport, encode_path
 from ._types import USE_CLIENT_DEFAULT, Order, TimeoutTypes, UseClientDefault
 from ._uploads import Uploads, check_purpose, local_size
@@ -630,6 +634,7 @@ class Files:
         order: Order | None = None,
         limit: int = DEFAULT_FILES_PAGE,
         after: str | None = None,
+        prefetch: int = 0,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
     ) -> AsyncGenerator[Page[FileObject], None]:
         """Walk the files page by page.
@@ -639,13 +644,18 @@ class Files:
             order: ``"desc"`` (the API's default: newest first) or ``"asc"``.
             limit: Files per page, 1 to 10,000.
             after: Start after this file id (a page's ``last_id``), to resume a walk.
+            prefetch: Fetch up to this many pages ahead while the caller works on the
+                current one (``0``: each page when it is asked for). Close the walk
+                (``contextlib.aclosing``) to cancel a request fetched ahead at once.
             timeout: Each page's timeout, instead of the client's.
 
         Raises:
             ValueError: An argument is out of range (raised at once, before any request).
             PaginationError: The API's cursors do not advance.
         """
-        return structured_pages(self._walk(purpose, order, limit, after, timeout), FileObject)
+        ahead = check_prefetch(prefetch)
+        walk = self._walk(purpose, order, limit, after, timeout)
+        return structured_pages(prefetch_pages(walk, ahead), FileObject)
 
     def list(
         self,
@@ -654,14 +664,71 @@ class Files:
         order: Order | None = None,
         limit: int = DEFAULT_FILES_PAGE,
         after: str | None = None,
+        created_after: Seconds | None = None,
+        created_before: Seconds | None = None,
+        max_items: int | None = None,
+        prefetch: int = 0,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
     ) -> AsyncGenerator[FileObject, None]:
         """Walk every file, fetching pages of ``limit`` as needed.
 
-        Takes the same arguments as :meth:`pages`. Each file is checked as it is
-        yielded, so a malformed one raises ResponseValidationError at its turn.
+        Takes the arguments of :meth:`pages`, and filters. Filters never change what is
+        requested, only what is yielded and where the walk ends: newest first (the
+        default order), ``created_after`` ends it at the first older file; oldest first,
+        ``created_before`` ends it at the first file not older; ``max_items`` ends it at
+        the file that reaches the count. Each file is checked as it is yielded, so a
+        malformed one raises ResponseValidationError at its turn.
+
+        Args:
+            created_after: Only files created at or after this moment (unix seconds, or
+                an aware datetime).
+            created_before: Only files created before this moment.
+            max_items: Yield at most this many files.
+
+        Raises:
+            TypeError, ValueError: An argument is wrong (raised at once, before any
+                request).
         """
-        return iter_items(self._walk(purpose, order, limit, after, timeout), FileObject)
+        ahead = check_prefetch(prefetch)
+        walk_filter = file_filter(
+            newest_first=order != "asc",
+            created_after=created_after,
+            created_before=created_before,
+            max_items=max_items,
+        )
+        walk = self._walk(purpose, order, limit, after, timeout)
+        if walk_filter is not None:
+            walk = filter_pages(walk, walk_filter)
+        return iter_items(prefetch_pages(walk, ahead), FileObject)
+
+    def scan(
+        self,
+        *,
+        purpose: str | None = None,
+        limit: int = MAX_FILES_PAGE,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> AsyncGenerator[FileObject, None]:
+        """Yield every file once, in no promised order, walking from both ends at once.
+
+        An oldest-first walk and a newest-first walk run concurrently, up to two pages
+        ahead each, and the scan ends where they meet: about half the round trips of
+        :meth:`list`. A file present for the whole scan is yielded exactly once, ties in
+        ``created_at`` included; a file created or deleted during the scan is yielded at
+        most once. Memory: five pages, and the ids of the files that share one
+        ``created_at`` second where the walks meet.
+
+        Args:
+            purpose: Only files with this purpose, such as ``"batch"``.
+            limit: Files per page, 1 to 10,000.
+            timeout: Each page's timeout, instead of the client's.
+
+        Raises:
+            ValueError: An argument is out of range (raised at once, before any request).
+            PaginationError: The API's cursors do not advance, or a page is out of order.
+        """
+        oldest_first = self._walk(purpose, "asc", limit, None, timeout)
+        newest_first = self._walk(purpose, "desc", limit, None, timeout)
+        return iter_items(scan_pages(oldest_first, newest_first), FileObject)
 
     def _walk(
         self,

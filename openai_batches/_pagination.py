@@ -12,19 +12,36 @@ so no connection is held while the caller works, and breaking out of the loop se
 further request. Each page is let go before the next is fetched, so a walk holds one
 page at a time. A page that fails with a retryable error is retried by the transport on
 its own; the walk is never restarted.
+
+:func:`prefetch_pages` runs a walk in a task of its own, up to ``N`` pages ahead of the
+consumer (see :func:`walk_ahead`); such a walk has a request in flight while the caller
+works. Every stage between the walk and the caller closes the stage it reads from when
+it stops, so closing the outermost one (``contextlib.aclosing``) cancels that request at
+once.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+import asyncio
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from contextlib import aclosing
+from typing import Any, Final, TypeVar
 
 from ._decode import decode, item_error, structure_hook
 from ._errors import PaginationError
 from ._models import Page
 from ._transport import Response
 
-__all__ = ["check_cursor", "check_limit", "iter_items", "structured_pages", "walk_pages"]
+__all__ = [
+    "check_cursor",
+    "check_limit",
+    "check_prefetch",
+    "iter_items",
+    "prefetch_pages",
+    "structured_pages",
+    "walk_ahead",
+    "walk_pages",
+]
 
 T = TypeVar("T")
 
@@ -76,32 +93,133 @@ async def walk_pages(
 
 
 async def structured_pages(
-    pages: AsyncIterator[RawPage], cl: type[T]
+    pages: AsyncGenerator[RawPage, None], cl: type[T]
 ) -> AsyncGenerator[Page[T], None]:
-    """Turn each walked page into a page of models."""
+    """Turn each walked page into a page of models; closes ``pages`` when it stops."""
     hook = structure_hook(cl)
-    async for page, response in pages:
-        items: list[T] = []
-        for item in page.data:
-            try:
-                items.append(hook(item, cl))
-            except Exception as exc:
-                raise item_error(item, cl, page.data, response) from exc
-        yield Page(items, page.has_more, page.object, page.first_id, page.last_id)
-        del page, response, items  # see walk_pages
+    async with aclosing(pages):
+        async for page, response in pages:
+            items: list[T] = []
+            for item in page.data:
+                try:
+                    items.append(hook(item, cl))
+                except Exception as exc:
+                    raise item_error(item, cl, page.data, response) from exc
+            yield Page(items, page.has_more, page.object, page.first_id, page.last_id)
+            del page, response, items  # see walk_pages
 
 
-async def iter_items(pages: AsyncIterator[RawPage], cl: type[T]) -> AsyncGenerator[T, None]:
-    """Yield every item of every walked page as a model, structured as it is yielded."""
+async def iter_items(pages: AsyncGenerator[RawPage, None], cl: type[T]) -> AsyncGenerator[T, None]:
+    """Yield every item of every walked page as a model, structured as it is yielded.
+
+    Closes ``pages`` when it stops.
+    """
     hook = structure_hook(cl)
-    async for page, response in pages:
-        for item in page.data:
-            try:
-                obj = hook(item, cl)
-            except Exception as exc:
-                raise item_error(item, cl, page.data, response) from exc
-            yield obj
-        del page, response  # see walk_pages
+    async with aclosing(pages):
+        async for page, response in pages:
+            for item in page.data:
+                try:
+                    obj = hook(item, cl)
+                except Exception as exc:
+                    raise item_error(item, cl, page.data, response) from exc
+                yield obj
+            del page, response  # see walk_pages
+
+
+def prefetch_pages(
+    pages: AsyncGenerator[RawPage, None], ahead: int
+) -> AsyncGenerator[RawPage, None]:
+    """Fetch up to ``ahead`` pages of ``pages`` ahead of the consumer; ``0`` returns ``pages``.
+
+    While the consumer works on one page, the next ones are fetched (one request at a
+    time: a cursor chain is sequential), so at most ``ahead + 1`` pages are held. A page
+    that fails raises when the consumer reaches it, after every page before it. Closing
+    the result, or cancelling its consumer, cancels the request in flight.
+    """
+    if ahead == 0:
+        return pages
+    return _first_of_pairs(walk_ahead([pages], ahead))
+
+
+async def _first_of_pairs(
+    pairs: AsyncGenerator[tuple[int, RawPage], None],
+) -> AsyncGenerator[RawPage, None]:
+    async with aclosing(pairs):
+        async for _, page in pairs:
+            yield page
+            del page  # see walk_pages
+
+
+class _Failed:
+    """What a source raised, queued in its place."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+class _Ended:
+    """Queued when a source has no more items."""
+
+
+_ENDED: Final = _Ended()
+
+
+async def walk_ahead(
+    sources: Sequence[AsyncGenerator[T, None]], ahead: int
+) -> AsyncGenerator[tuple[int, T], None]:
+    """Drive each source in a task of its own, at most ``ahead`` items ahead of the consumer.
+
+    Yields ``(index of the source, item)`` in the order the items arrive; each source's own
+    items keep their order. A source takes an item only when it has a free slot, and a
+    slot frees when the consumer takes one of its items, so each source holds at most
+    ``ahead`` items besides the one being consumed. An error of a source is raised when the
+    consumer reaches it, after every item that arrived before it. Ends when every source
+    has ended.
+
+    The tasks live only as long as this generator: when it stops (the sources ended, an
+    error is raised, the consumer closes it or is cancelled), it cancels them, waits for
+    them, and each task closes its source. Errors travel through the queue rather than
+    out of the tasks, so a failing source never cancels the consumer from afar (as a
+    ``TaskGroup`` around a ``yield`` would).
+    """
+    queue: asyncio.Queue[tuple[int, T | _Failed | _Ended]] = asyncio.Queue()
+    slots = [asyncio.Semaphore(ahead) for _ in sources]
+
+    async def drive(index: int, source: AsyncGenerator[T, None]) -> None:
+        try:
+            async with aclosing(source):
+                while True:
+                    await slots[index].acquire()
+                    item = await anext(source, _ENDED)
+                    queue.put_nowait((index, item))
+                    if isinstance(item, _Ended):
+                        return
+                    del item  # the queue holds it now; see walk_pages
+        except Exception as exc:
+            queue.put_nowait((index, _Failed(exc)))
+
+    tasks = [asyncio.create_task(drive(i, source)) for i, source in enumerate(sources)]
+    try:
+        running = len(tasks)
+        while running:
+            index, item = await queue.get()
+            if isinstance(item, _Ended):
+                running -= 1
+                continue
+            if isinstance(item, _Failed):
+                raise item.error
+            slots[index].release()
+            yield index, item
+            del item  # see walk_pages
+    finally:
+        for task in tasks:
+            task.cancel()
+        # Wait without raising the tasks' cancellation here; a second cancellation of
+        # this consumer still interrupts the wait.
+        if tasks:
+            await asyncio.wait(tasks)
 
 
 def check_limit(limit: object, maximum: int) -> int:
@@ -116,6 +234,20 @@ def check_limit(limit: object, maximum: int) -> int:
     if not 1 <= limit <= maximum:
         raise ValueError(f"limit must be between 1 and {maximum}, got {limit}")
     return limit
+
+
+def check_prefetch(prefetch: object) -> int:
+    """Check how many pages to fetch ahead before any request.
+
+    Raises:
+        TypeError: It is not an integer.
+        ValueError: It is negative.
+    """
+    if isinstance(prefetch, bool) or not isinstance(prefetch, int):
+        raise TypeError(f"prefetch must be an integer, got {type(prefetch).__name__}")
+    if prefetch < 0:
+        raise ValueError(f"prefetch must be 0 (no look-ahead) or more, got {prefetch}")
+    return prefetch
 
 
 def check_cursor(after: object) -> str | None:

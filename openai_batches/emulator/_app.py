@@ -3,8 +3,9 @@
 Middlewares, outermost first:
 
 1. ``_record``: gives the request an id (sent back as ``x-request-id`` on every answer, by an
-   ``on_response_prepare`` hook, so even faulty answers that send headers carry it) and appends
-   it to `EmulatorState.requests`.
+   ``on_response_prepare`` hook, so even faulty answers that send headers carry it), appends
+   it to `EmulatorState.requests`, then waits `EmulatorState.latency` seconds (an
+   ``asyncio.sleep``, so concurrent requests wait side by side, as over a real network).
 2. ``_inject_faults``: applies the first matching `FaultRule`.
 3. ``_api``: checks the bearer key, advances the store to the clock's now, runs the handler and
    turns `ApiError` and unknown routes into the API's error bodies. A client that goes away
@@ -28,7 +29,7 @@ from aiohttp import BodyPartReader, web
 
 from ._errors import ApiError
 from ._faults import FaultRule, Faults
-from ._http import BlobPayload, error_response, json_response, send_manipulated
+from ._http import BlobPayload, error_response, json_response, list_response, send_manipulated
 from ._store import (
     FILE_PURPOSES,
     MAX_BATCH_FILE_BYTES,
@@ -43,6 +44,9 @@ log = logging.getLogger("openai_batches.emulator")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _CHUNK = 256 * 1024
+
+# The latency's wait; the tests replace it to see requests waiting side by side.
+_sleep = asyncio.sleep
 
 
 @attrs.frozen
@@ -64,6 +68,7 @@ class EmulatorState:
     faults: Faults
     api_keys: Collection[str] | None = None
     requests: list[RecordedRequest] = attrs.Factory(list)
+    latency: float = 0.0
 
 
 STATE = web.AppKey("state", EmulatorState)
@@ -81,11 +86,14 @@ def _new_request_id() -> str:
 async def _record(request: web.Request, handler: Handler) -> web.StreamResponse:
     request_id = _new_request_id()
     request[_REQUEST_ID] = request_id
-    request.app[STATE].requests.append(
+    state = request.app[STATE]
+    state.requests.append(
         RecordedRequest(
             request.method, request.path, dict(request.query), dict(request.headers), request_id
         )
     )
+    if state.latency:
+        await _sleep(state.latency)
     return await handler(request)
 
 
@@ -360,13 +368,18 @@ async def list_files(request: web.Request) -> web.StreamResponse:
             "order",
             f"Invalid value for 'order': '{order}'. Supported values are: 'asc' and 'desc'.",
         )
-    page = _store(request).list_files(
+    records, has_more = _store(request).file_page(
         purpose=request.query.get("purpose"),
         limit=limit,
         order=order,
         after=request.query.get("after"),
     )
-    return json_response(page)
+    return list_response(
+        [record.encoded() for record in records],
+        records[0].id if records else "",  # strings, as the document requires (Store.list_files)
+        records[-1].id if records else "",
+        has_more,
+    )
 
 
 @routes.get("/v1/files/{file_id}")

@@ -20,6 +20,13 @@ from ._runner import Emulator
 __all__ = ["add_arguments", "main", "run"]
 
 
+def _milliseconds(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of milliseconds >= 0, got {text}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the emulator's command-line options on *parser*."""
     defaults = Timing()
@@ -64,6 +71,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="sign webhooks with this whsec_ secret (default: OPENAI_WEBHOOK_SECRET, "
         "else a new one, printed at start)",
     )
+    parser.add_argument(
+        "--latency-ms",
+        type=_milliseconds,
+        default=0.0,
+        metavar="MS",
+        help="milliseconds every request waits before it is handled (default: %(default)s)",
+    )
 
 
 def _emulator(args: argparse.Namespace) -> Emulator:
@@ -77,6 +91,7 @@ def _emulator(args: argparse.Namespace) -> Emulator:
         seed=args.seed,
         webhook_url=args.webhook_url,
         webhook_secret=args.webhook_secret or os.environ.get("OPENAI_WEBHOOK_SECRET") or None,
+        latency=args.latency_ms / 1000,
     )
 
 

@@ -2,7 +2,8 @@
 
 * `BlobPayload` streams a stored file as a response body with its Content-Length, reading one
   chunk at a time, never the whole file.
-* `json_response` and `error_response` build the API's JSON answers.
+* `json_response` and `error_response` build the API's JSON answers; `list_response` builds
+  a page of a listing from objects encoded beforehand.
 * `send_manipulated` re-sends an answer slowly or truncated, for fault injection.
 """
 
@@ -20,7 +21,14 @@ from aiohttp.payload import Payload
 from ._blobs import Blob
 from ._errors import ApiError
 
-__all__ = ["BlobPayload", "body_chunks", "error_response", "json_response", "send_manipulated"]
+__all__ = [
+    "BlobPayload",
+    "body_chunks",
+    "error_response",
+    "json_response",
+    "list_response",
+    "send_manipulated",
+]
 
 
 class BlobPayload(Payload):
@@ -57,6 +65,26 @@ def _dumps(value: Any) -> str:
 def json_response(data: Any, status: int = 200) -> web.Response:
     """Answer *data* as JSON."""
     return web.json_response(data, status=status, dumps=_dumps)
+
+
+def list_response(
+    encoded: list[bytes], first_id: str | None, last_id: str | None, has_more: bool
+) -> web.Response:
+    """Answer a page of a listing whose objects are already JSON, without decoding them again."""
+    body = b"".join(
+        (
+            b'{"object": "list", "data": [',
+            b", ".join(encoded),
+            b'], "first_id": ',
+            _dumps(first_id).encode(),
+            b', "last_id": ',
+            _dumps(last_id).encode(),
+            b', "has_more": ',
+            b"true" if has_more else b"false",
+            b"}",
+        )
+    )
+    return web.Response(body=body, content_type="application/json")
 
 
 def error_response(error: ApiError, headers: dict[str, str] | None = None) -> web.Response:

@@ -11,6 +11,7 @@ default, and on exit closes every connection and releases every stored blob.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable
 from types import TracebackType
@@ -47,6 +48,8 @@ class Emulator:
         host: Interface to bind.
         port: Port to bind; 0 picks a free one.
         seed: Seed for generated ids and random faults.
+        latency: Seconds every request waits before it is handled, as over a network
+            (concurrent requests wait side by side); settable later as ``emulator.latency``.
         webhook_url: POST a signed ``batch.completed`` (``failed``, ``expired``,
             ``cancelled``) event here whenever a batch reaches a final status; the
             attribute may also be set once the receiver's address is known.
@@ -66,6 +69,7 @@ class Emulator:
         host: str = "127.0.0.1",
         port: int = 0,
         seed: int | None = None,
+        latency: float = 0.0,
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
         webhook_retry_delays: Iterable[float] = DEFAULT_RETRY_DELAYS,
@@ -78,6 +82,7 @@ class Emulator:
         self.faults = Faults(seed)
         self.store = Store(self.clock, BlobStorage(storage_dir), self.timing, seed)
         self._state = EmulatorState(self.store, self.faults, self.api_keys)
+        self.latency = latency
         self._webhooks = WebhookSender(
             self.store,
             url=webhook_url,
@@ -93,6 +98,19 @@ class Emulator:
     def api_key(self) -> str:
         """A key the emulator accepts."""
         return min(self.api_keys) if self.api_keys else DEFAULT_API_KEY
+
+    @property
+    def latency(self) -> float:
+        """Seconds every request waits before it is handled."""
+        return self._state.latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise TypeError(f"latency must be a number of seconds, got {seconds!r}")
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"latency must be a finite number of seconds >= 0, got {seconds!r}")
+        self._state.latency = float(seconds)
 
     @property
     def requests(self) -> list[RecordedRequest]:

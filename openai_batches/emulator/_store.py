@@ -51,6 +51,13 @@ class FileRecord:
     created_at: int
     expires_at: int | None
     key: Key
+    _encoded: bytes | None = attrs.field(default=None, init=False, repr=False)
+
+    def encoded(self) -> bytes:
+        """Return the File object as JSON, encoded once: listings of 10,000 files join these."""
+        if self._encoded is None:
+            self._encoded = json.dumps(self.to_json(), ensure_ascii=False).encode()
+        return self._encoded
 
     def to_json(self) -> dict[str, Any]:
         """Return the API's File object."""
@@ -344,6 +351,24 @@ class Store:
             raise ApiError.invalid("after", f"Invalid 'after': no object with id '{after}'.")
         return key
 
+    def file_page(
+        self,
+        *,
+        purpose: str | None = None,
+        limit: int = 10_000,
+        order: str = "desc",
+        after: str | None = None,
+    ) -> tuple[list[FileRecord], bool]:
+        """Return a page of file records and whether more follow.
+
+        Files are ordered by ``created_at``, ties in creation order, so ``desc`` is exactly
+        the reverse of ``asc``.
+        """
+        cursor = self._cursor(self._file_keys, after)
+        index = self._file_index if purpose is None else self._purpose_index.get(purpose)
+        ids, has_more = ([], False) if index is None else index.page(cursor, limit, order == "desc")
+        return [self._files[file_id] for file_id in ids], has_more
+
     def list_files(
         self,
         *,
@@ -353,17 +378,14 @@ class Store:
         after: str | None = None,
     ) -> dict[str, Any]:
         """Return a page of the ListFilesResponse."""
-        cursor = self._cursor(self._file_keys, after)
-        index = self._file_index if purpose is None else self._purpose_index.get(purpose)
-        ids, has_more = ([], False) if index is None else index.page(cursor, limit, order == "desc")
-        data = [self._files[file_id].to_json() for file_id in ids]
+        records, has_more = self.file_page(purpose=purpose, limit=limit, order=order, after=after)
         # The document requires strings here even when there is no first or last file; what
         # the live API sends then is not documented, so follow the document.
         return {
             "object": "list",
-            "data": data,
-            "first_id": ids[0] if ids else "",
-            "last_id": ids[-1] if ids else "",
+            "data": [record.to_json() for record in records],
+            "first_id": records[0].id if records else "",
+            "last_id": records[-1].id if records else "",
             "has_more": has_more,
         }
 

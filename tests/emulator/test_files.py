@@ -144,6 +144,31 @@ async def test_files_are_listed_newest_first_with_stable_ties(
     assert page["has_more"] is False
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"order": "asc", "limit": "3"},
+        {"order": "desc", "limit": "2", "after": 4},
+        {"purpose": "user_data"},
+        {"purpose": "no-such-purpose"},
+        {"order": "asc", "after": -1},
+    ],
+)
+async def test_listed_files_are_the_store_s_page(
+    api: Api, emu: Emulator, query: dict[str, Any]
+) -> None:
+    """The route joins each file's JSON, encoded once; it answers what the store lists."""
+    ids = seed(emu, 5) + seed(emu, 2, purpose="user_data")
+    ids = [emu.store.put_file("été.jsonl", "batch", b"", created_at=T0)["id"], *ids]
+    if "after" in query:
+        query["after"] = ids[query["after"]]
+    page = await api.get("/files", params=query)
+    params = {**query, "limit": int(query.get("limit", 10_000))}
+    assert page == emu.store.list_files(**params)
+    assert page == emu.store.list_files(**params)  # the cached encoding changes nothing
+
+
 async def test_files_after_is_exclusive(api: Api, emu: Emulator) -> None:
     ids = seed(emu, 5, same_second=False)
     page = await api.get("/files", params={"after": ids[2], "limit": 1})
