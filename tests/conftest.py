@@ -14,6 +14,9 @@ from aiohttp import web
 import openai_batches._transport
 from openai_batches import Client, RetryPolicy
 
+# pytester runs the test modules the documents show (tests/test_docs_code.py).
+pytest_plugins = ["pytester"]
+
 SAMPLES = Path(__file__).parent / "samples"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -10,9 +10,7 @@ loopback server is tested in test_client.py.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -258,32 +256,3 @@ async def test_mock_response_uses_the_writer_it_is_given(server: LoopbackServer)
         with pytest.warns(DeprecationWarning, match="output_size"):
             sent = response.output_size
     assert sent > 1000  # the request line, the headers and the body: the real writer's count
-
-
-# The example in docs/testing.md
-
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "testing.md"
-DOCS_SECTION = "## Mocking the client with aioresponses"
-
-
-def docs_example() -> dict[str, Any]:
-    """Run the section's Python block as a module; return its globals."""
-    section = DOCS.read_text().split(DOCS_SECTION, 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
-    assert len(blocks) == 1, "the section shows one test module"
-    namespace: dict[str, Any] = {"__name__": "docs_testing_example"}
-    exec(compile(blocks[0], str(DOCS), "exec"), namespace)
-    return namespace
-
-
-DOCS_TESTS = sorted(name for name in docs_example() if name.startswith("test_"))
-
-
-def test_the_docs_example_has_tests() -> None:
-    assert len(DOCS_TESTS) >= 3
-
-
-@pytest.mark.parametrize("name", DOCS_TESTS)
-async def test_the_docs_example_passes(name: str) -> None:
-    test: Callable[[], Awaitable[None]] = docs_example()[name]
-    await test()

@@ -1,4 +1,4 @@
-"""Every ``openai-batches`` command in README.md and docs/*.md runs, as it is written there.
+"""Every ``openai-batches`` command in README.md and docs/**/*.md runs, as it is written there.
 
 The shell blocks (bash, console, sh, shell) of the documents are read as transcripts: in a
 console block the commands are the lines after ``$ ``, in the others every line. Each
@@ -36,7 +36,7 @@ from .conftest import base_env, chat_line, run_main
 from .test_demo import DEMO
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 _BLOCK = re.compile(r"^```(bash|console|sh|shell)[ \t]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
