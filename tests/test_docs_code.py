@@ -120,6 +120,10 @@ def chat(custom_id: str, text: str = "hello") -> dict[str, Any]:
     return {"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions", "body": body}
 
 
+async def _store(_: object) -> None:
+    return None
+
+
 async def predefined(emu: Emulator, client: Client) -> dict[str, Any]:
     """The names every document's fragments start with, and the objects they name."""
     store = emu.store
@@ -151,6 +155,7 @@ async def predefined(emu: Emulator, client: Client) -> dict[str, Any]:
         ],
         "line1": chat("line-1"),  # request lines, as dicts
         "line2": chat("line-2"),
+        "store": _store,  # "save it somewhere": an async function that keeps nothing
         "save_checkpoint": checkpoints.append,
         "load_checkpoint": lambda: checkpoints[-1] if checkpoints else None,
     }
