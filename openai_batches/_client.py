@@ -6,14 +6,15 @@ import os
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-import aiohttp
-
+from ._api import API
 from ._errors import OpenAIError
 from ._retry import RetryPolicy
-from ._transport import Transport, default_headers
+from ._transport import Transport
 from ._types import Timeout, TimeoutTypes
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from ._batches import Batches
     from ._files import Files
     from ._uploads import Uploads
@@ -22,6 +23,16 @@ __all__ = ["DEFAULT_BASE_URL", "Client"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_TIMEOUT = Timeout()
+
+
+def identity_headers(api_key: str, organization: str | None, project: str | None) -> dict[str, str]:
+    """The headers that say who is calling, sent with every request."""
+    headers = {"Authorization": f"Bearer {api_key}"}
+    if organization:
+        headers["OpenAI-Organization"] = organization
+    if project:
+        headers["OpenAI-Project"] = project
+    return headers
 
 
 def _env(name: str) -> str | None:
@@ -84,11 +95,11 @@ class Client:
         self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries)
         self._transport = Transport(
             base_url=self.base_url,
-            headers=default_headers(api_key, self.organization, self.project),
+            headers=identity_headers(api_key, self.organization, self.project),
             timeout=self.timeout,
-            retry=self.retry_policy,
             session=session,
         )
+        self._api = API(self._transport, self.retry_policy)
         self.base_url = self._transport.base_url
         self._uploads: Uploads | None = None
         self._files: Files | None = None
@@ -103,7 +114,7 @@ class Client:
         if self._batches is None:
             from ._batches import Batches
 
-            self._batches = Batches(self._transport, files=self.files)
+            self._batches = Batches(self._api, files=self.files)
         return self._batches
 
     @property
@@ -112,7 +123,7 @@ class Client:
         if self._files is None:
             from ._files import Files
 
-            self._files = Files(self._transport, uploads=self.uploads)
+            self._files = Files(self._api, uploads=self.uploads)
         return self._files
 
     @property
@@ -121,7 +132,7 @@ class Client:
         if self._uploads is None:
             from ._uploads import Uploads
 
-            self._uploads = Uploads(self._transport)
+            self._uploads = Uploads(self._api)
         return self._uploads
 
     def __repr__(self) -> str:

@@ -21,11 +21,12 @@ import asyncio
 import os
 import tempfile
 import time
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
 from contextlib import aclosing, suppress
 from typing import IO
 
-from ._decode import decode
+from ._api import API
+from ._decode import Response, as_is, decoder
 from ._errors import APIConnectionError, DownloadSizeError
 from ._models import FileDeleted, FileObject, Page
 from ._pagination import (
@@ -36,9 +37,10 @@ from ._pagination import (
     structured_pages,
     walk_pages,
 )
-from ._transport import FilePart, FormField, Response, Transport, encode_path
+from ._sources import FileInput, FilePart, FormField, OnUploadProgress, source_of
 from ._types import USE_CLIENT_DEFAULT, Order, TimeoutTypes, UseClientDefault
-from ._uploads import Uploads, check_expires_after, check_purpose, local_size
+from ._uploads import Uploads, check_expires_after, check_purpose
+from ._urls import encode_path
 
 __all__ = ["DownloadSizeError", "Files"]
 
@@ -58,65 +60,6 @@ LOOKBACK = 100
 _WRITE_BATCH = 1 << 20
 #: The default read timeout for content: the longest gap between two chunks, in seconds.
 READ_TIMEOUT = 300.0
-
-FileInput = str | os.PathLike[str] | bytes | bytearray | memoryview | AsyncIterable[bytes]
-
-
-#: Called with the bytes of the file sent so far (see :meth:`Files.create`).
-OnUploadProgress = Callable[[int], object]
-
-#: The size of the pieces a path or bytes are sent in when progress is reported.
-_PROGRESS_CHUNK = 1 << 20
-
-
-class _Counted:
-    """An async iterable of bytes, used once, that counts what passed through it."""
-
-    def __init__(
-        self, source: AsyncIterable[bytes], on_progress: OnUploadProgress | None = None
-    ) -> None:
-        self._source = source
-        self._on_progress = on_progress
-        self.size = 0
-        self.done = False
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._source:
-            if not isinstance(chunk, bytes | bytearray | memoryview):
-                raise TypeError(f"the file's iterator must yield bytes, got {type(chunk).__name__}")
-            self.size += len(chunk)
-            yield chunk
-            if self._on_progress is not None:
-                self._on_progress(self.size)
-        self.done = True
-
-
-def _reporting(
-    file: str | os.PathLike[str] | bytes | bytearray | memoryview, on_progress: OnUploadProgress
-) -> Callable[[], AsyncIterator[bytes]]:
-    """A fresh reader of ``file`` per attempt, reporting the bytes sent as it goes."""
-
-    async def chunks() -> AsyncIterator[bytes]:
-        sent = 0
-        on_progress(0)
-        if isinstance(file, bytes | bytearray | memoryview):
-            view = memoryview(file).cast("B")
-            for start in range(0, len(view), _PROGRESS_CHUNK):
-                chunk = bytes(view[start : start + _PROGRESS_CHUNK])
-                yield chunk
-                sent += len(chunk)
-                on_progress(sent)
-            return
-        reader = await asyncio.to_thread(open, file, "rb")
-        try:
-            while chunk := await asyncio.to_thread(reader.read, _PROGRESS_CHUNK):
-                yield chunk
-                sent += len(chunk)
-                on_progress(sent)
-        finally:
-            reader.close()
-
-    return chunks
 
 
 def _no_file(file_id: str | None) -> bool:
@@ -138,20 +81,20 @@ class Files:
     """Upload, inspect, download and list files.
 
     Args:
-        transport: The client's transport.
+        api: The client's requests.
         uploads: The Uploads resource used for large files; one is made if not given.
         max_single_upload: Files larger than this many bytes go through the Uploads API.
     """
 
     def __init__(
         self,
-        transport: Transport,
+        api: API,
         *,
         uploads: Uploads | None = None,
         max_single_upload: int = MAX_SINGLE_UPLOAD,
     ) -> None:
-        self._transport = transport
-        self._uploads = Uploads(transport) if uploads is None else uploads
+        self._api = api
+        self._uploads = Uploads(api) if uploads is None else uploads
         self.max_single_upload = max_single_upload
 
     async def create(
@@ -198,24 +141,10 @@ class Files:
             filename = os.path.basename(os.fspath(file)) if filename is None else filename
         elif filename is None:
             raise ValueError("filename is required when the content is bytes or an iterable")
-        size: int | None
-        if isinstance(file, str | os.PathLike | bytes | bytearray | memoryview):
-            size = local_size(file)
-            source: FilePart = FilePart(
-                "file", filename, file if on_progress is None else _reporting(file, on_progress)
-            )
-            counted = None
-        elif isinstance(file, AsyncIterable):
-            if use_uploads:
-                raise ValueError("use_uploads needs the size up front: pass a path or bytes")
-            size = None
-            counted = _Counted(file, on_progress)
-            source = FilePart("file", filename, counted)
-        else:
-            raise TypeError(
-                "file must be a path, bytes or an async iterable of bytes, "
-                f"got {type(file).__name__}"
-            )
+        source = source_of(file, on_progress)
+        size = source.size
+        if use_uploads and size is None:
+            raise ValueError("use_uploads needs the size up front: pass a path or bytes")
         if use_uploads or (
             use_uploads is None and size is not None and size > self.max_single_upload
         ):
@@ -234,27 +163,25 @@ class Files:
                 ("expires_after[anchor]", "created_at"),
                 ("expires_after[seconds]", str(seconds)),
             ]
-        fields.append(source)
+        fields.append(FilePart("file", filename, source))
         since = int(time.time()) - CLOCK_SKEW
 
-        async def reconcile() -> FileObject | None:
-            nbytes = size if counted is None else (counted.size if counted.done else None)
+        async def recover() -> FileObject | None:
+            nbytes = source.sent_size
             if nbytes is None:
                 return None  # not all of it was sent: the API cannot have made the file
             return await self._find_lost_upload(filename, purpose, nbytes, since)
 
-        result = await self._transport.request_form(
-            "POST", "files", fields, timeout=timeout, reconcile=reconcile
+        return await self._api.request(
+            "POST", "files", decoder(FileObject), form=fields, timeout=timeout, recover=recover
         )
-        return result if isinstance(result, FileObject) else decode(result, FileObject)
 
     async def _find_lost_upload(
         self, filename: str, purpose: str, nbytes: int, since: int
     ) -> FileObject | None:
         """The newest file that a lost upload attempt may have created, if any."""
         params: dict[str, str | int] = {"purpose": purpose, "order": "desc", "limit": LOOKBACK}
-        response = await self._transport.request("GET", "files", params=params)
-        page = decode(response, Page[FileObject])
+        page = await self._api.request("GET", "files", decoder(Page[FileObject]), params=params)
         for candidate in page.data:
             if candidate.created_at < since:
                 break  # newest first: the rest are older still
@@ -272,7 +199,7 @@ class Files:
             NotFoundError: There is no such file.
         """
         path = _file_path("files/{}", file_id)
-        return decode(await self._transport.request("GET", path, timeout=timeout), FileObject)
+        return await self._api.request("GET", path, decoder(FileObject), timeout=timeout)
 
     async def delete(
         self, file_id: str, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
@@ -284,7 +211,7 @@ class Files:
             NotFoundError: There is no such file (or it was already deleted).
         """
         path = _file_path("files/{}", file_id)
-        return decode(await self._transport.request("DELETE", path, timeout=timeout), FileDeleted)
+        return await self._api.request("DELETE", path, decoder(FileDeleted), timeout=timeout)
 
     def content(
         self,
@@ -335,7 +262,7 @@ class Files:
     async def _chunks(
         self, path: str, chunk_size: int, read_timeout: float | None
     ) -> AsyncGenerator[bytes, None]:
-        async with self._transport.stream("GET", path, read_timeout=read_timeout) as response:
+        async with self._api.stream("GET", path, read_timeout=read_timeout) as response:
             async for chunk in response.iter_chunks(chunk_size):
                 yield chunk
 
@@ -494,11 +421,11 @@ class Files:
             if not isinstance(purpose, str) or not purpose:
                 raise ValueError(f"purpose must be a non-empty string, got {purpose!r}")
             base["purpose"] = purpose
-        transport = self._transport
+        api = self._api
 
         def fetch(cursor: str | None) -> Awaitable[Response]:
             params = base if cursor is None else {**base, "after": cursor}
-            return transport.request("GET", "files", params=params, timeout=timeout)
+            return api.request("GET", "files", as_is, params=params, timeout=timeout)
 
         return walk_pages(fetch, check_cursor(after))
 

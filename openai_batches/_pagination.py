@@ -19,10 +19,9 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
-from ._decode import decode, item_error, structure_hook
+from ._decode import Response, decode, item_error, structure_hook
 from ._errors import PaginationError
 from ._models import Page
-from ._transport import Response
 
 __all__ = ["check_cursor", "check_limit", "iter_items", "structured_pages", "walk_pages"]
 

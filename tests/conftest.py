@@ -11,7 +11,7 @@ import attrs
 import pytest
 from aiohttp import web
 
-import openai_batches._transport
+import openai_batches._retry
 from openai_batches import Client, RetryPolicy
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -132,5 +132,5 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def record(delay: float) -> None:
         waits.append(delay)
 
-    monkeypatch.setattr(openai_batches._transport, "_sleep", record)
+    monkeypatch.setattr(openai_batches._retry, "_sleep", record)
     return waits

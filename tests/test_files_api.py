@@ -95,8 +95,8 @@ async def test_large_files_go_through_the_uploads_api(
     data = random_bytes(5000)
     source = tmp_path / "big.bin"
     source.write_bytes(data)
-    uploads = Uploads(client._transport, part_size=1024)
-    files = Files(client._transport, uploads=uploads, max_single_upload=4096)
+    uploads = Uploads(client._api, part_size=1024)
+    files = Files(client._api, uploads=uploads, max_single_upload=4096)
 
     file = await files.create(source, purpose="user_data")
 
@@ -170,8 +170,8 @@ async def test_uploads_in_parts_report_each_part_done(
     client: Client, openai_emulator: Emulator
 ) -> None:
     data = random_bytes(2500)
-    uploads = Uploads(client._transport, part_size=1000, concurrency=1)
-    files = Files(client._transport, uploads=uploads, max_single_upload=2000)
+    uploads = Uploads(client._api, part_size=1000, concurrency=1)
+    files = Files(client._api, uploads=uploads, max_single_upload=2000)
     seen: list[int] = []
 
     file = await files.create(data, purpose="user_data", filename="p.bin", on_progress=seen.append)

@@ -17,8 +17,7 @@ from openai_batches import (
     ResponseValidationError,
 )
 from openai_batches._converter import make_converter, structure_hook, unstructure
-from openai_batches._decode import decode
-from openai_batches._transport import Response
+from openai_batches._decode import Response, decode
 from tests.conftest import sample
 
 STRICT = make_converter(strict=True)
