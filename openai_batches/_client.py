@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -25,13 +26,32 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_TIMEOUT = Timeout()
 
 
+# Control characters, tab aside: a line break in a header value would start a new header.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _header_value(name: str, value: str) -> str:
+    """Refuse a value that cannot be sent as an HTTP header value; never echo it."""
+    found = _CONTROL.search(value)
+    if found is not None:
+        raise ValueError(
+            f"{name} contains a line break or another control character (at position "
+            f"{found.start()}), which cannot be sent in an HTTP header; check how it was read"
+        )
+    return value
+
+
 def identity_headers(api_key: str, organization: str | None, project: str | None) -> dict[str, str]:
-    """The headers that say who is calling, sent with every request."""
-    headers = {"Authorization": f"Bearer {api_key}"}
+    """The headers that say who is calling, sent with every request.
+
+    Raises:
+        ValueError: A value has a line break or another control character.
+    """
+    headers = {"Authorization": f"Bearer {_header_value('api_key', api_key)}"}
     if organization:
-        headers["OpenAI-Organization"] = organization
+        headers["OpenAI-Organization"] = _header_value("organization", organization)
     if project:
-        headers["OpenAI-Project"] = project
+        headers["OpenAI-Project"] = _header_value("project", project)
     return headers
 
 
@@ -68,6 +88,8 @@ class Client:
 
     Raises:
         OpenAIError: No API key was given and ``OPENAI_API_KEY`` is not set.
+        ValueError: ``base_url`` is not an http(s) URL, or a header value (the key, the
+            organization, the project) has a line break or another control character.
     """
 
     def __init__(

@@ -412,3 +412,21 @@ async def test_cancelled_mid_body_closes_the_connection(server: LoopbackServer) 
         assert sum(len(conns) for conns in connector._conns.values()) == 0
         assert (await client.batches.retrieve("b")).id == "batch_abc123"
     release.set()
+
+
+# ---------------------------------------------------------------- header values
+
+
+@pytest.mark.parametrize("field", ["api_key", "organization", "project"])
+@pytest.mark.parametrize("bad", ["\r\nX-Injected: 1", "\n", "\r", "a\x00b", "a\x7fb"])
+def test_line_breaks_and_control_characters_are_refused_when_the_client_is_built(
+    field: str, bad: str
+) -> None:
+    kwargs = {"api_key": "sk-good", field: f"sk-secret{bad}"}
+    with pytest.raises(ValueError, match=field) as info:
+        Client(**kwargs)
+    assert "sk-secret" not in str(info.value)  # never echo a key
+
+
+def test_a_tab_and_printable_text_are_fine_in_header_values() -> None:
+    Client("sk-a\tb", organization="org 1", project="proj 1")
