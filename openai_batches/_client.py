@@ -85,10 +85,14 @@ class Client:
             this client's headers and timeout are sent with each request. It is never
             closed here.
         retry_policy: Full control over retries and backoff; overrides ``max_retries``.
+        allow_insecure_http: Accept a plain ``http://`` base URL to another machine,
+            which sends the key unencrypted. Without it only ``https://`` and this
+            machine (``localhost``, ``127.0.0.0/8``, ``::1``) are accepted.
 
     Raises:
         OpenAIError: No API key was given and ``OPENAI_API_KEY`` is not set.
-        ValueError: ``base_url`` is not an http(s) URL, or a header value (the key, the
+        ValueError: ``base_url`` is not an http(s) URL, or plain http to another machine
+            without ``allow_insecure_http``, or a header value (the key, the
             organization, the project) has a line break or another control character.
     """
 
@@ -103,6 +107,7 @@ class Client:
         max_retries: int = 2,
         session: aiohttp.ClientSession | None = None,
         retry_policy: RetryPolicy | None = None,
+        allow_insecure_http: bool = False,
     ) -> None:
         api_key = api_key or _env("OPENAI_API_KEY")
         if not api_key:
@@ -120,6 +125,7 @@ class Client:
             headers=identity_headers(api_key, self.organization, self.project),
             timeout=self.timeout,
             session=session,
+            allow_insecure_http=allow_insecure_http,
         )
         self._api = API(self._transport, self.retry_policy)
         self.base_url = self._transport.base_url

@@ -113,6 +113,7 @@ class Transport:
         headers: Sent with every request (the key, the organization, the project).
         timeout: The client's timeout, used when a call gives none.
         session: An aiohttp session to borrow instead of creating one.
+        allow_insecure_http: Accept a plain ``http://`` base URL to another machine.
     """
 
     def __init__(
@@ -122,8 +123,9 @@ class Transport:
         headers: Mapping[str, str],
         timeout: Timeout,
         session: aiohttp.ClientSession | None = None,
+        allow_insecure_http: bool = False,
     ) -> None:
-        self.base_url = normalize_base_url(base_url)
+        self.base_url = normalize_base_url(base_url, allow_insecure_http=allow_insecure_http)
         self._headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **headers}
         self.timeout = timeout
         self._timeout = _client_timeout(timeout)

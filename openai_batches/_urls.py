@@ -5,6 +5,7 @@ Pure functions; the transport joins the paths built here to the checked base URL
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import quote
 
 from yarl import URL
@@ -34,15 +35,36 @@ def encode_path(template: str, *ids: str) -> str:
     return template.format(*encoded)
 
 
-def normalize_base_url(base_url: str) -> str:
+def normalize_base_url(base_url: str, *, allow_insecure_http: bool = False) -> str:
     """Check a base URL and return it without a trailing slash.
 
+    Plain ``http://`` would send the key unencrypted, so it is refused unless the host is
+    this machine (``localhost``, ``127.0.0.0/8``, ``::1``) or ``allow_insecure_http``.
+
     Raises:
-        ValueError: It is not an absolute http(s) URL, or it has a query or fragment.
+        ValueError: It is not an absolute http(s) URL, has a query or fragment, or is
+            plain http to another machine without ``allow_insecure_http``.
     """
     url = URL(base_url)
     if url.scheme not in ("http", "https") or not url.host:
         raise ValueError(f"base_url must be an absolute http(s) URL, got {base_url!r}")
     if url.query_string or url.fragment:
         raise ValueError(f"base_url must not have a query or a fragment, got {base_url!r}")
+    if url.scheme == "http" and not allow_insecure_http and not is_loopback(url.host):
+        raise ValueError(
+            f"base_url {base_url!r} is plain http to another machine: the API key would "
+            "cross the network unencrypted. Use https, or, if the network in between is "
+            "trusted, pass allow_insecure_http=True to Client() (--allow-insecure-http on "
+            "the command line)."
+        )
     return str(url).rstrip("/")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine: ``localhost``, ``127.0.0.0/8`` or ``::1``."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -40,7 +40,7 @@ pytestmark = pytest.mark.skipif(
     reason="aioresponses cannot build responses on this aiohttp (aioresponses #289)",
 )
 
-BASE = "http://api.test/v1"
+BASE = "https://api.test/v1"
 
 
 async def test_retrieve_and_cancel() -> None:

@@ -27,19 +27,19 @@ def test_missing_key_names_the_variable() -> None:
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
-    monkeypatch.setenv("OPENAI_BASE_URL", "http://proxy.local/openai/v1/")
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://proxy.local/openai/v1/")
     monkeypatch.setenv("OPENAI_ORG_ID", "org-1")
     monkeypatch.setenv("OPENAI_PROJECT_ID", "proj-1")
     client = Client()
-    assert client.base_url == "http://proxy.local/openai/v1"
+    assert client.base_url == "https://proxy.local/openai/v1"
     assert (client.organization, client.project) == ("org-1", "proj-1")
 
 
 def test_arguments_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OPENAI_BASE_URL", "http://env.local/v1")
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://env.local/v1")
     monkeypatch.setenv("OPENAI_ORG_ID", "")
-    client = Client("sk-arg", base_url="http://arg.local/v1", organization=None)
-    assert client.base_url == "http://arg.local/v1"
+    client = Client("sk-arg", base_url="https://arg.local/v1", organization=None)
+    assert client.base_url == "https://arg.local/v1"
     assert client.organization is None
 
 
@@ -51,6 +51,42 @@ def test_default_base_url() -> None:
 def test_bad_base_url_is_refused(url: str) -> None:
     with pytest.raises(ValueError, match="base_url"):
         Client("sk", base_url=url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://proxy.local/v1",
+        "http://10.0.0.5:8080/v1",
+        "http://[2001:db8::1]/v1",
+        "http://localhost.example.com/v1",
+        "http://127.0.0.1.example.com/v1",
+        "http://0.0.0.0:8000/v1",
+    ],
+)
+def test_plain_http_to_another_host_is_refused_unless_allowed(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ValueError, match=r"allow_insecure_http=True"):
+        Client("sk", base_url=url)
+    monkeypatch.setenv("OPENAI_BASE_URL", url)
+    with pytest.raises(ValueError, match=r"allow_insecure_http=True"):
+        Client("sk")
+    assert Client("sk", base_url=url, allow_insecure_http=True).base_url == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/v1",
+        "http://127.1.2.3/v1",
+        "http://localhost/v1",
+        "http://LOCALHOST:1/v1",
+        "http://[::1]:9/v1",
+    ],
+)
+def test_plain_http_to_this_machine_is_allowed(url: str) -> None:
+    Client("sk", base_url=url)
 
 
 def test_repr_never_shows_the_key() -> None:

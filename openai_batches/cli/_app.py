@@ -110,6 +110,12 @@ def add_common_options(parser: argparse.ArgumentParser, *, json: bool = True) ->
     group.add_argument("--organization", default=suppress, help="(or OPENAI_ORG_ID)")
     group.add_argument("--project", default=suppress, help="(or OPENAI_PROJECT_ID)")
     group.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        default=suppress,
+        help="accept a plain http:// base URL to another machine (sends the key unencrypted)",
+    )
+    group.add_argument(
         "--timeout",
         type=non_negative_float,
         default=suppress,
@@ -169,6 +175,7 @@ def make_client(args: argparse.Namespace) -> Client:
         base_url=getattr(args, "base_url", None),
         organization=getattr(args, "organization", None),
         project=getattr(args, "project", None),
+        allow_insecure_http=bool(getattr(args, "allow_insecure_http", False)),
         timeout=Timeout() if timeout is None else (Timeout.of(timeout) if timeout else None),
         max_retries=max_retries,
     )
