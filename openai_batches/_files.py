@@ -38,7 +38,7 @@ from ._pagination import (
     walk_pages,
 )
 from ._sources import FileInput, FilePart, FormField, OnUploadProgress, source_of
-from ._types import USE_CLIENT_DEFAULT, Order, TimeoutTypes, UseClientDefault
+from ._types import USE_CLIENT_DEFAULT, Order, TimeoutTypes, UseClientDefault, check_seconds
 from ._uploads import Uploads, check_expires_after, check_purpose
 from ._urls import encode_path
 
@@ -227,13 +227,14 @@ class Files:
         its connection is then closed rather than reused.
 
         Args:
-            read_timeout: The longest wait for the next chunk; the whole transfer has no
-                deadline.
+            read_timeout: The longest wait for the next chunk (more than 0, or ``None``
+                for no limit); the whole transfer has no deadline.
 
         Raises:
             NotFoundError: There is no such file.
             APIConnectionError: The content was cut short.
         """
+        check_seconds("read_timeout", read_timeout)
         if _no_file(file_id):
             return _nothing()
         assert file_id is not None
@@ -284,7 +285,7 @@ class Files:
         Args:
             file_id: The file; ``None`` or ``""`` means no file.
             path: Where to save it.
-            read_timeout: The longest wait between two reads.
+            read_timeout: The longest wait between two reads (more than 0, or ``None``).
             on_progress: Called with ``(bytes received, file size)`` after each chunk.
 
         Returns:
@@ -296,6 +297,7 @@ class Files:
             APIConnectionError: The content was cut short or the connection failed.
             DownloadSizeError: The content's size is not the file's ``bytes``.
         """
+        check_seconds("read_timeout", read_timeout)
         if _no_file(file_id):
             return None
         assert file_id is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import warnings
+from typing import Any
 
 import aiohttp
 import pytest
@@ -466,3 +467,41 @@ def test_line_breaks_and_control_characters_are_refused_when_the_client_is_built
 
 def test_a_tab_and_printable_text_are_fine_in_header_values() -> None:
     Client("sk-a\tb", organization="org 1", project="proj 1")
+
+
+# ---------------------------------------------------------------- zero timeouts
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Timeout(total=0),
+        lambda: Timeout(connect=0),
+        lambda: Timeout(read=0.0),
+        lambda: Timeout(total=float("nan")),
+        lambda: Timeout.of(0),
+        lambda: Client("sk", timeout=0),
+        lambda: Client("sk", timeout=Timeout(total=0)),
+    ],
+    ids=["total", "connect", "read", "nan", "of", "client", "client-timeout"],
+)
+def test_a_zero_timeout_is_refused_not_taken_for_no_limit(make: Any) -> None:
+    with pytest.raises(ValueError, match="None for no limit"):
+        make()
+
+
+async def test_zero_per_call_and_read_timeouts_are_refused_before_any_request(
+    server: LoopbackServer, tmp_path: Any
+) -> None:
+    async with server.client() as client:
+        with pytest.raises(ValueError, match="None for no limit"):
+            await client.batches.retrieve("b", timeout=0)
+        with pytest.raises(ValueError, match="None for no limit"):
+            await client.files.create(b"x", purpose="batch", filename="x.jsonl", timeout=0)
+        with pytest.raises(ValueError, match="read_timeout"):
+            client.files.content("file-1", read_timeout=0)
+        with pytest.raises(ValueError, match="read_timeout"):
+            client.files.lines("file-1", read_timeout=0)
+        with pytest.raises(ValueError, match="read_timeout"):
+            await client.files.download("file-1", tmp_path / "out", read_timeout=0)
+    assert server.seen == []
