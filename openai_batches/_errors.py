@@ -29,7 +29,6 @@ Nothing else escapes: aiohttp, JSON and cattrs exceptions are chained as ``__cau
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -304,31 +303,34 @@ def status_error(
     """Build the exception for an error answer; a pure function of the response.
 
     The API sends ``{"error": {"message", "type", "param", "code"}}``; a proxy may send
-    an HTML page or plain text instead, which is kept as a snippet in the message.
+    an HTML page or plain text instead, which is kept as a snippet in the message. A body
+    nested too deeply to parse is kept as text, and nothing in it is ever turned back
+    into text by recursion, so no body can make this raise.
     """
+    import orjson  # loaded with the first answer, not with the package
+
     cls = _STATUS_ERRORS.get(status)
     if cls is None:
         cls = InternalServerError if status >= 500 else APIStatusError
     decoded: object
     try:
-        decoded = json.loads(body) if body else None
-    except ValueError:
+        decoded = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:  # not JSON, or nested beyond orjson's depth limit
         decoded = body.decode("utf-8", "replace")
     error: Any = decoded.get("error") if isinstance(decoded, dict) else None
     fields: dict[str, str | None] = {"type": None, "code": None, "param": None}
     if isinstance(error, dict):
         message = error.get("message") or ""
         for name in fields:
-            value = error.get(name)
-            fields[name] = None if value is None else str(value)
+            fields[name] = _text(error.get(name), body)
     elif isinstance(decoded, str):
-        message = " ".join(decoded.split())[:_SNIPPET]
+        message = _snippet(decoded)
     elif isinstance(error, str):
         message = error
     else:
-        message = json.dumps(decoded)[:_SNIPPET] if decoded is not None else ""
+        message = _text(decoded, body) or ""
     if not isinstance(message, str):
-        message = json.dumps(message)
+        message = _text(message, body) or ""
     if not message:
         message = f"HTTP {status} with an empty body"
     return cls(
@@ -341,3 +343,21 @@ def status_error(
         url=url,
         **fields,
     )
+
+
+def _snippet(text: str) -> str:
+    return " ".join(text.split())[:_SNIPPET]
+
+
+def _text(value: object, body: bytes) -> str | None:
+    """A field of an error body as short text; ``None`` stays ``None``."""
+    import orjson
+
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float):
+        return str(value)
+    try:
+        return orjson.dumps(value).decode()[:_SNIPPET]
+    except TypeError:  # nested deeper than orjson writes: quote the body as it came
+        return _snippet(body.decode("utf-8", "replace"))

@@ -198,6 +198,17 @@ async def test_html_proxy_page_becomes_a_status_error(server: LoopbackServer) ->
             await client.batches.retrieve("b")
 
 
+async def test_a_deeply_nested_error_body_is_retried_and_raised_typed(
+    server: LoopbackServer, sleeps: list[float]
+) -> None:
+    nested = "[" * 100_000 + "]" * 100_000
+    server.add("GET", "/v1/batches/b", reply(503, text=nested))
+    async with server.client() as client:
+        with pytest.raises(ob.InternalServerError):
+            await client.batches.retrieve("b")
+    assert len(server.seen) == 3
+
+
 async def test_html_2xx_is_a_validation_error(server: LoopbackServer) -> None:
     server.add(
         "GET", "/v1/batches/b", reply(200, text="<html>login</html>", content_type="text/html")

@@ -143,3 +143,21 @@ def test_zero_backoff_policy_never_waits() -> None:
 def test_max_retries_must_be_a_whole_number(bad: object) -> None:
     with pytest.raises(ValueError, match="max_retries"):
         RetryPolicy(max_retries=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "nested",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"error": ' * 50_000 + b"1" + b"}" * 50_000,
+        b'{"error": {"message": ' + b"[" * 1000 + b"]" * 1000 + b"}}",
+        b'{"detail": ' + b"[" * 1000 + b"]" * 1000 + b"}",
+        b'{"error": {"message": "m", "code": ' + b"[" * 1000 + b"]" * 1000 + b"}}",
+    ],
+    ids=["array", "objects", "message", "other-key", "code"],
+)
+def test_a_deeply_nested_error_body_still_maps_to_its_class(nested: bytes) -> None:
+    error = status_error(400, {"x-request-id": "req_9"}, nested)
+    assert type(error) is ob.BadRequestError
+    assert error.request_id == "req_9"
+    assert 0 < len(error.message) <= 200
