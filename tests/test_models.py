@@ -242,3 +242,37 @@ def test_models_are_built_without_init_only_when_init_does_nothing_else() -> Non
 
     assert all(_plain(cl) for cl in (FileObject, Batch, BatchUsage))
     assert not any(_plain(cl) for cl in (Checked, Frozen, Hooked))
+
+
+def test_a_value_differing_only_in_case_is_an_unknown_value() -> None:
+    # The API's values are case-sensitive: "COMPLETED" is not "completed".
+    status = BatchStatus("COMPLETED")
+    assert not status.known
+    assert not status.is_final
+    assert status == "COMPLETED"
+    assert status != "completed"
+    assert status is not BatchStatus.COMPLETED
+    decoded = fast({**sample("batch_object_example"), "status": "COMPLETED"}, Batch)
+    assert not decoded.status.known
+    assert BatchStatus.COMPLETED.known
+    assert BatchStatus("completed") is BatchStatus.COMPLETED
+
+
+def test_unknown_enum_values_are_not_kept_forever() -> None:
+    import tracemalloc
+
+    BatchStatus("warm-up")
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(20_000):
+            status = BatchStatus(f"status-{i}")
+            assert not status.known
+            assert status == f"status-{i}"
+        del status
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 200_000  # 20,000 members kept for good would hold about 12 MB
+    assert "status-19999" not in BatchStatus._value2member_map_
+    assert len(BatchStatus) == 8
