@@ -13,6 +13,7 @@ The names follow openai-python, so code can move between the two::
      │    │    ├── ConflictError              409
      │    │    ├── UnprocessableEntityError   422
      │    │    ├── RateLimitError             429
+     │    │    │    └── InsufficientQuotaError  429 insufficient_quota: never retried
      │    │    └── InternalServerError        >= 500
      │    ├── APIConnectionError      no answer: refused, reset, cut short
      │    │    └── APITimeoutError    no answer in time
@@ -46,6 +47,7 @@ __all__ = [
     "ClientClosedError",
     "ConflictError",
     "DownloadSizeError",
+    "InsufficientQuotaError",
     "InternalServerError",
     "JSONLError",
     "NotFoundError",
@@ -152,6 +154,13 @@ class UnprocessableEntityError(APIStatusError):
 
 class RateLimitError(APIStatusError):
     """429: too many requests, or a quota was reached."""
+
+
+class InsufficientQuotaError(RateLimitError):
+    """429 with ``insufficient_quota``: the account's quota or credit is used up.
+
+    Waiting does not clear it, so it is never retried; raise the limit or add credit.
+    """
 
 
 class InternalServerError(APIStatusError):
@@ -333,6 +342,8 @@ def status_error(
         message = _text(message, body) or ""
     if not message:
         message = f"HTTP {status} with an empty body"
+    if cls is RateLimitError and "insufficient_quota" in (fields["code"], fields["type"]):
+        cls = InsufficientQuotaError
     return cls(
         message,
         status_code=status,

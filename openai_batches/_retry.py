@@ -2,8 +2,10 @@
 
 The policy is openai-python's: connection errors, timeouts, 408, 409, 429 and 5xx are
 retried; ``x-should-retry`` overrides the status; ``retry-after-ms`` and ``retry-after``
-(seconds or an HTTP date) are honoured up to a cap; otherwise exponential backoff with
-jitter, 0.5 s doubling up to 8 s.
+(seconds or an HTTP date) are honoured up to a cap, and an answer asking for longer is
+raised rather than retried early; otherwise exponential backoff with jitter, 0.5 s
+doubling up to 8 s. A 429 whose code is ``insufficient_quota`` is never retried: waiting
+does not clear it.
 
 :func:`retrying` is the loop. It knows nothing of HTTP: it calls an attempt, which returns
 the caller's value or raises one of the library's errors, and decides from the error what
@@ -27,9 +29,22 @@ from typing import TypeVar
 
 import attrs
 
-from ._errors import APIConnectionError, APIError, APIStatusError, ResponseValidationError
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    InsufficientQuotaError,
+    ResponseValidationError,
+)
 
-__all__ = ["RetryPolicy", "StopRetrying", "outcome_unknown", "retry_after", "retrying"]
+__all__ = [
+    "RetryPolicy",
+    "StopRetrying",
+    "outcome_unknown",
+    "retry_after",
+    "retrying",
+    "why_not_retry",
+]
 
 log = logging.getLogger("openai_batches")
 
@@ -55,7 +70,7 @@ class RetryPolicy:
         initial_delay: The first backoff, in seconds, doubled on each retry.
         max_delay: The longest backoff.
         max_retry_after: The longest wait a server may ask for with ``retry-after``;
-            a longer request is cut down to this.
+            an answer asking for longer is raised, not retried.
         jitter: The fraction of each backoff taken off at random, so that many clients
             do not retry in step.
     """
@@ -71,8 +86,19 @@ class RetryPolicy:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"max_retries must be a whole number >= 0, got {value!r}")
 
-    def should_retry(self, status: int, headers: Mapping[str, str]) -> bool:
-        """Tell whether an error answer is worth another attempt."""
+    def should_retry(
+        self, status: int, headers: Mapping[str, str], code: str | None = None
+    ) -> bool:
+        """Tell whether an error answer is worth another attempt.
+
+        Args:
+            status: The answer's status.
+            headers: The answer's headers (``x-should-retry`` overrides the status).
+            code: The error's ``code`` or ``type``: ``insufficient_quota`` is never
+                retried, whatever the headers say.
+        """
+        if code == "insufficient_quota":
+            return False
         hint = headers.get("x-should-retry")
         if hint == "true":
             return True
@@ -81,7 +107,11 @@ class RetryPolicy:
         return status in _RETRY_STATUSES or status >= 500
 
     def delay(self, retry: int, headers: Mapping[str, str] | None = None) -> float:
-        """Seconds to wait before retry number ``retry`` (0 for the first retry)."""
+        """Seconds to wait before retry number ``retry`` (0 for the first retry).
+
+        A server's wait is cut down to ``max_retry_after`` here; the retry loop does
+        not retry at all when it asks for more (see :func:`why_not_retry`).
+        """
         if headers:
             asked = retry_after(headers)
             if asked is not None:
@@ -131,6 +161,31 @@ def outcome_unknown(error: APIError) -> bool:
     """
     status: int | None = getattr(error, "status_code", None)
     return status is None or status == 408 or status >= 500
+
+
+def why_not_retry(policy: RetryPolicy, error: APIError) -> str | None:
+    """Why ``error`` must not be retried, or ``None`` when it may be.
+
+    A pure decision: no answer is always worth another attempt; an error answer is not
+    when its quota is used up (``insufficient_quota``), when the policy says so for its
+    status, or when the server asks for a longer wait than ``max_retry_after``. The
+    reason is a note for the raised error, ``""`` when the status says enough.
+    """
+    if isinstance(error, APIConnectionError):
+        return None
+    if not isinstance(error, APIStatusError):
+        return ""
+    if isinstance(error, InsufficientQuotaError):
+        return "The quota is used up (insufficient_quota); waiting does not clear it."
+    if not policy.should_retry(error.status_code, error.headers):
+        return ""
+    asked = retry_after(error.headers)
+    if asked is not None and asked > policy.max_retry_after:
+        return (
+            f"The server asked to wait {asked:g} s before retrying, more than "
+            f"RetryPolicy.max_retry_after ({policy.max_retry_after:g} s); not retried."
+        )
+    return None
 
 
 def _always() -> bool:
@@ -187,12 +242,7 @@ async def retrying(
                 raise
             return found
         except (APIStatusError, APIConnectionError) as error:
-            headers: Mapping[str, str] | None = None
-            if isinstance(error, APIStatusError):
-                headers = error.headers
-                retryable = policy.should_retry(error.status_code, headers)
-            else:
-                retryable = True
+            headers = error.headers if isinstance(error, APIStatusError) else None
             unknown = outcome_unknown(error)
             if recover is not None and (
                 unknown or getattr(error, "status_code", None) in recover_statuses
@@ -202,7 +252,12 @@ async def retrying(
                     return found
             elif unknown and not resend_unknown:
                 raise
-            if retry >= retries or not retryable:
+            refusal = why_not_retry(policy, error)
+            if refusal is not None:
+                if refusal:
+                    error.add_note(refusal)
+                raise
+            if retry >= retries:
                 raise
             if not may_resend():
                 log.info("%s failed after its one-shot body was read; not retrying", what)

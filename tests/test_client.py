@@ -260,6 +260,65 @@ async def test_retries_run_out_and_the_last_error_is_raised(
         assert full * 0.75 <= waited <= full
 
 
+QUOTA = {
+    "error": {
+        "message": "You exceeded your current quota, please check your plan and billing.",
+        "type": "insufficient_quota",
+        "param": None,
+        "code": "insufficient_quota",
+    }
+}
+
+
+async def test_insufficient_quota_is_raised_at_once(
+    server: LoopbackServer, sleeps: list[float]
+) -> None:
+    server.add(
+        "GET",
+        "/v1/batches/b",
+        reply(429, QUOTA, headers={"retry-after": "1", "x-should-retry": "true"}),
+        reply(json_body=BATCH),
+    )
+    async with server.client() as client:
+        with pytest.raises(ob.InsufficientQuotaError, match="quota"):
+            await client.batches.retrieve("b")
+    assert len(server.seen) == 1
+    assert sleeps == []
+
+
+async def test_a_retry_after_above_the_cap_is_raised_not_waited_out(
+    server: LoopbackServer, sleeps: list[float]
+) -> None:
+    server.add(
+        "GET",
+        "/v1/batches/b",
+        reply(429, {"error": {"message": "slow down"}}, headers={"retry-after": "3600"}),
+        reply(json_body=BATCH),
+    )
+    async with server.client() as client:
+        with pytest.raises(ob.RateLimitError) as info:
+            await client.batches.retrieve("b")
+    assert len(server.seen) == 1
+    assert sleeps == []
+    (note,) = info.value.__notes__
+    assert "3600" in note
+    assert "max_retry_after" in note
+
+
+async def test_a_retry_after_at_the_cap_is_waited(
+    server: LoopbackServer, sleeps: list[float]
+) -> None:
+    server.add(
+        "GET",
+        "/v1/batches/b",
+        reply(503, {"error": {"message": "busy"}}, headers={"retry-after-ms": "60000"}),
+        reply(json_body=BATCH),
+    )
+    async with server.client() as client:
+        await client.batches.retrieve("b")
+    assert sleeps == [60.0]
+
+
 async def test_x_should_retry_false_is_obeyed(server: LoopbackServer, sleeps: list[float]) -> None:
     server.add(
         "GET",
