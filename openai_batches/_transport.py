@@ -20,6 +20,7 @@ from contextlib import AbstractContextManager, ExitStack, nullcontext
 from typing import Any
 
 import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ._decode import Response
@@ -39,6 +40,42 @@ def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(
         total=timeout.total, connect=timeout.connect, sock_read=timeout.read
     )
+
+
+#: Headers whose values are secret: never left in an exception chained to ours.
+_SECRET_HEADERS = frozenset({"authorization"})
+_REDACTED = "<redacted>"
+
+
+def _scrub(error: BaseException) -> BaseException:
+    """Remove the key from ``error`` and every exception chained to it; return ``error``.
+
+    aiohttp keeps the request's headers, ``Authorization`` included, in the
+    ``request_info`` of a ``ClientResponseError`` (a malformed answer), and earlier
+    answers with theirs in its ``history``; both would show in a traceback or a log.
+    """
+    todo: list[BaseException | None] = [error]
+    seen: set[int] = set()
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        info = getattr(current, "request_info", None)
+        if isinstance(info, aiohttp.RequestInfo) and any(
+            name.lower() in _SECRET_HEADERS for name in info.headers
+        ):
+            headers = CIMultiDict(
+                (name, _REDACTED if name.lower() in _SECRET_HEADERS else value)
+                for name, value in info.headers.items()
+            )
+            current.request_info = info._replace(  # type: ignore[attr-defined]
+                headers=CIMultiDictProxy(headers)
+            )
+        if isinstance(current, aiohttp.ClientResponseError):
+            current.history = ()
+        todo += [current.__cause__, current.__context__]
+    return error
 
 
 def _form(fields: Sequence[FormField], stack: ExitStack) -> aiohttp.FormData:
@@ -81,11 +118,11 @@ class Stream:
         except TimeoutError as exc:
             raise APITimeoutError(
                 "Timed out reading the response body", method=self.method, url=self.url
-            ) from exc
+            ) from _scrub(exc)
         except aiohttp.ClientError as exc:
             raise APIConnectionError(
                 f"The response body was cut short: {exc}", method=self.method, url=self.url
-            ) from exc
+            ) from _scrub(exc)
 
     async def read_error_body(self) -> bytes:
         """Read what can be read of an error answer's body, then close it."""
@@ -215,11 +252,11 @@ class Transport:
                     raise
                 response.release()
             except TimeoutError as exc:
-                raise APITimeoutError(method=method, url=str(url)) from exc
+                raise APITimeoutError(method=method, url=str(url)) from _scrub(exc)
             except aiohttp.ClientError as exc:
                 raise APIConnectionError(
                     f"Connection error: {exc or type(exc).__name__}", method=method, url=str(url)
-                ) from exc
+                ) from _scrub(exc)
             except RuntimeError as exc:
                 if session.closed:
                     raise ClientClosedError(
@@ -261,9 +298,9 @@ class Transport:
                 method, url, params=params, headers=self._headers, timeout=timeout
             )
         except TimeoutError as exc:
-            raise APITimeoutError(method=method, url=str(url)) from exc
+            raise APITimeoutError(method=method, url=str(url)) from _scrub(exc)
         except aiohttp.ClientError as exc:
             raise APIConnectionError(
                 f"Connection error: {exc}", method=method, url=str(url)
-            ) from exc
+            ) from _scrub(exc)
         return Stream(response, method, str(url))

@@ -575,3 +575,53 @@ async def test_zero_per_call_and_read_timeouts_are_refused_before_any_request(
         with pytest.raises(ValueError, match="read_timeout"):
             await client.files.download("file-1", tmp_path / "out", read_timeout=0)
     assert server.seen == []
+
+
+# ---------------------------------------------------------------- the key in errors
+
+
+def chain(error: BaseException) -> list[BaseException]:
+    """The error and every exception chained to it, as cause or context."""
+    found: list[BaseException] = []
+    todo: list[BaseException | None] = [error]
+    while todo:
+        current = todo.pop()
+        if current is None or any(current is seen for seen in found):
+            continue
+        found.append(current)
+        todo += [current.__cause__, current.__context__]
+    return found
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 abc Broken\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nBad Header\r\n\r\n",
+    ],
+    ids=["status-line", "content-length", "header"],
+)
+async def test_the_key_is_in_no_error_of_the_chain(answer: bytes, sleeps: list[float]) -> None:
+    async def malformed(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    listener = await asyncio.start_server(malformed, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    try:
+        async with Client(
+            "sk-very-secret-key", base_url=f"http://127.0.0.1:{port}/v1", organization="org-1"
+        ) as client:
+            with pytest.raises(ob.APIConnectionError) as info:
+                await client.batches.retrieve("b")
+    finally:
+        listener.close()
+        await listener.wait_closed()
+    errors = chain(info.value)
+    assert any(isinstance(e, aiohttp.ClientError) for e in errors)  # still chained
+    for error in errors:
+        for text in (repr(error), str(error), repr(vars(error))):
+            assert "sk-very-secret-key" not in text, type(error)
