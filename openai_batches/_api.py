@@ -82,7 +82,7 @@ class API:
             resend_unknown: See :func:`~openai_batches._retry.retrying`.
 
         Raises:
-            APIStatusError: A 4xx or 5xx answer, after any retries.
+            APIStatusError: A 3xx (RedirectError), 4xx or 5xx answer, after any retries.
             APIConnectionError: No answer, after any retries.
             ResponseValidationError: A 2xx answer that ``parse`` cannot read.
         """
@@ -94,7 +94,7 @@ class API:
             response = await transport.send(
                 method, path, params=params, json=json, form=form, timeout=per_call
             )
-            if response.status >= 400:
+            if response.status >= 300:
                 raise _error(response.status, response.headers, response.body, method, response.url)
             return parse(response)
 
@@ -131,7 +131,7 @@ class API:
 
         async def attempt() -> Stream:
             stream = await transport.open(method, path, params=params, read_timeout=read_timeout)
-            if stream.status >= 400:
+            if stream.status >= 300:
                 body = await stream.read_error_body()
                 raise _error(stream.status, stream.headers, body, method, stream.url)
             return stream

@@ -5,7 +5,8 @@ The names follow openai-python, so code can move between the two::
     OpenAIError
      ├── ClientClosedError            a call on a closed client
      ├── APIError                     something went wrong talking to the API
-     │    ├── APIStatusError          the API answered 4xx or 5xx
+     │    ├── APIStatusError          the API answered 3xx, 4xx or 5xx
+     │    │    ├── RedirectError              3xx: never followed (.location)
      │    │    ├── BadRequestError            400
      │    │    ├── AuthenticationError        401
      │    │    ├── PermissionDeniedError      403
@@ -55,6 +56,7 @@ __all__ = [
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedirectError",
     "ResponseValidationError",
     "UnprocessableEntityError",
     "WaitTimeoutError",
@@ -88,7 +90,7 @@ class APIError(OpenAIError):
 
 
 class APIStatusError(APIError):
-    """The API answered with a 4xx or 5xx status.
+    """The API answered with a status other than success: 4xx, 5xx, or a 3xx redirect.
 
     Attributes:
         status_code: The HTTP status.
@@ -126,6 +128,22 @@ class APIStatusError(APIError):
     def __str__(self) -> str:
         rid = f" (request id {self.request_id})" if self.request_id else ""
         return f"Error code: {self.status_code} - {self.message}{rid}"
+
+
+class RedirectError(APIStatusError):
+    """3xx: the answer points elsewhere, and this client follows no redirect.
+
+    Following one could send a create's body, or the key, to another server, or turn a
+    POST into a GET that returns some other object as the result. The API itself does not
+    redirect: a redirect usually means a proxy or a base URL to correct.
+
+    Attributes:
+        location: The ``Location`` the answer points to, if it gave one.
+    """
+
+    def __init__(self, message: str, *, location: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.location = location
 
 
 class BadRequestError(APIStatusError):
@@ -342,6 +360,22 @@ def status_error(
         message = _text(message, body) or ""
     if not message:
         message = f"HTTP {status} with an empty body"
+    if 300 <= status < 400:
+        location = headers.get("location")
+        where = f"to {location}" if location else "with no Location"
+        return RedirectError(
+            f"The API answered {status}, a redirect {where}; this client does not follow "
+            "redirects, so that no request or key goes anywhere but base_url. If the API "
+            "has moved, set base_url to its new address.",
+            location=location,
+            status_code=status,
+            request_id=headers.get("x-request-id"),
+            body=decoded,
+            headers=headers,
+            method=method,
+            url=url,
+            **fields,
+        )
     if cls is RateLimitError and "insufficient_quota" in (fields["code"], fields["type"]):
         cls = InsufficientQuotaError
     return cls(

@@ -34,6 +34,7 @@ from ._errors import (
     APIError,
     APIStatusError,
     InsufficientQuotaError,
+    RedirectError,
     ResponseValidationError,
 )
 
@@ -175,6 +176,8 @@ def why_not_retry(policy: RetryPolicy, error: APIError) -> str | None:
         return None
     if not isinstance(error, APIStatusError):
         return ""
+    if isinstance(error, RedirectError):
+        return ""  # the same request would be redirected again
     if isinstance(error, InsufficientQuotaError):
         return "The quota is used up (insufficient_quota); waiting does not clear it."
     if not policy.should_retry(error.status_code, error.headers):

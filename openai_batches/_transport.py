@@ -218,6 +218,8 @@ class Transport:
     ) -> Response:
         """Make one request and read its whole answer, whatever the status.
 
+        Redirects are not followed: a 3xx is an answer like any other.
+
         Args:
             method: The HTTP method.
             path: A path relative to the base URL, ids already encoded.
@@ -242,7 +244,12 @@ class Transport:
                 # Headers go with each request, not on the session: a borrowed session has
                 # its own; so does the timeout.
                 response = await session.request(
-                    method, url, headers=self._headers, timeout=client_timeout, **kwargs
+                    method,
+                    url,
+                    headers=self._headers,
+                    timeout=client_timeout,
+                    allow_redirects=False,  # see RedirectError
+                    **kwargs,
                 )
                 try:
                     body = await response.read()
@@ -295,7 +302,12 @@ class Transport:
         )
         try:
             response = await session.request(
-                method, url, params=params, headers=self._headers, timeout=timeout
+                method,
+                url,
+                params=params,
+                headers=self._headers,
+                timeout=timeout,
+                allow_redirects=False,  # see RedirectError
             )
         except TimeoutError as exc:
             raise APITimeoutError(method=method, url=str(url)) from _scrub(exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -106,9 +107,9 @@ class LoopbackServer:
         return await handler(request)
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[LoopbackServer]:
-    """A running loopback server; its API base URL is ``server.url``."""
+@contextlib.asynccontextmanager
+async def serving() -> AsyncIterator[LoopbackServer]:
+    """Run a :class:`LoopbackServer` on a free port of 127.0.0.1."""
     loopback = LoopbackServer()
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", loopback._dispatch)
@@ -122,6 +123,20 @@ async def server() -> AsyncIterator[LoopbackServer]:
         yield loopback
     finally:
         await runner.cleanup()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[LoopbackServer]:
+    """A running loopback server; its API base URL is ``server.url``."""
+    async with serving() as loopback:
+        yield loopback
+
+
+@pytest.fixture
+async def other_server() -> AsyncIterator[LoopbackServer]:
+    """A second loopback server: another origin than ``server``."""
+    async with serving() as loopback:
+        yield loopback
 
 
 @pytest.fixture

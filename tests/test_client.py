@@ -625,3 +625,62 @@ async def test_the_key_is_in_no_error_of_the_chain(answer: bytes, sleeps: list[f
     for error in errors:
         for text in (repr(error), str(error), repr(vars(error))):
             assert "sk-very-secret-key" not in text, type(error)
+
+
+# ---------------------------------------------------------------- redirects
+
+
+def redirect(status: int, location: str, json_body: Any = None) -> Any:
+    headers = {"Location": location} if location else {}
+    return reply(status, json_body if json_body is not None else {}, headers=headers)
+
+
+async def test_a_302_on_create_is_never_followed_as_a_get(
+    server: LoopbackServer, sleeps: list[float]
+) -> None:
+    server.add("POST", "/v1/batches", redirect(302, "/v1/batches/batch_old"))
+    server.add("GET", "/v1/batches/batch_old", reply(json_body=BATCH))
+    async with server.client() as client:
+        with pytest.raises(ob.RedirectError, match="/v1/batches/batch_old") as info:
+            await client.batches.create(input_file_id="file-1", endpoint="/v1/embeddings")
+    assert info.value.location == "/v1/batches/batch_old"
+    assert info.value.status_code == 302
+    assert [(s.method, s.raw_path) for s in server.seen] == [("POST", "/v1/batches")]
+
+
+@pytest.mark.parametrize("status", [307, 308])
+async def test_a_body_is_never_sent_to_another_origin(
+    server: LoopbackServer, other_server: LoopbackServer, sleeps: list[float], status: int
+) -> None:
+    server.add("POST", "/v1/files", redirect(status, other_server.url + "/files"))
+    other_server.add("POST", "/v1/files", reply(json_body={}))
+    async with server.client(organization="org-9", project="proj-9") as client:
+        with pytest.raises(ob.RedirectError, match=other_server.url):
+            await client.files.create(b"secret data", purpose="batch", filename="a.jsonl")
+    assert other_server.seen == []
+
+
+async def test_a_redirected_read_or_download_names_the_location(
+    server: LoopbackServer, other_server: LoopbackServer, sleeps: list[float]
+) -> None:
+    elsewhere = other_server.url + "/anything"
+    server.add("GET", "/v1/batches/b", redirect(301, elsewhere))
+    server.add("GET", "/v1/files/file-1/content", redirect(302, elsewhere))
+    async with server.client(organization="org-9", project="proj-9") as client:
+        with pytest.raises(ob.RedirectError, match="301"):
+            await client.batches.retrieve("b")
+        with pytest.raises(ob.RedirectError, match=elsewhere):
+            async for _ in client.files.content("file-1"):
+                pass
+    assert other_server.seen == []
+    assert len(server.seen) == 2  # neither retried nor followed
+
+
+async def test_a_300_with_a_json_body_is_not_a_success(
+    server: LoopbackServer, sleeps: list[float]
+) -> None:
+    server.add("GET", "/v1/batches/b", redirect(300, "", BATCH))
+    async with server.client() as client:
+        with pytest.raises(ob.RedirectError) as info:
+            await client.batches.retrieve("b")
+    assert info.value.location is None
