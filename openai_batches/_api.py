@@ -61,7 +61,6 @@ class API:
         max_retries: int | None = None,
         recover: Callable[[], Awaitable[T | None]] | None = None,
         recover_statuses: Collection[int] = (),
-        recover_unreadable: bool = False,
         resend_unknown: bool = True,
     ) -> T:
         """Send a request, retrying as the policy says, and decode its 2xx answer.
@@ -78,7 +77,6 @@ class API:
             max_retries: This call's retries, instead of the client's.
             recover: See :func:`~openai_batches._retry.retrying`.
             recover_statuses: See :func:`~openai_batches._retry.retrying`.
-            recover_unreadable: See :func:`~openai_batches._retry.retrying`.
             resend_unknown: See :func:`~openai_batches._retry.retrying`.
 
         Raises:
@@ -105,7 +103,6 @@ class API:
             max_retries=max_retries,
             recover=recover,
             recover_statuses=recover_statuses,
-            recover_unreadable=recover_unreadable,
             resend_unknown=resend_unknown,
             may_resend=lambda: all(source.may_resend for source in sources),
             guard=transport.abortable,

@@ -238,7 +238,6 @@ class Batches:
             json=body,
             timeout=timeout,
             recover=find if key is not None else None,
-            recover_unreadable=True,
             resend_unknown=False,
         )
         if missed:

@@ -6,13 +6,13 @@ timeout between chunks and no deadline on the whole transfer.
 
 Duplicate-safe uploads: when an upload attempt's outcome is unknown (the connection
 failed or timed out, or the API answered 5xx), the attempt may still have created the
-file. Before retrying, and before raising the final error, the client lists the newest
-100 files of the same purpose and takes the newest one with the same ``filename`` and
-``bytes`` created since the call began (less :data:`CLOCK_SKEW` seconds, since
-``created_at`` is the server's clock); if there is one, it is returned and nothing is sent
-again. Another process uploading an identical file (same name, size and purpose) in the
-same few minutes could be mistaken for the lost attempt: give concurrent uploads
-distinct file names.
+file; when its 2xx answer cannot be read, it did. Before retrying, and before raising
+the final error, the client lists the newest 100 files of the same purpose and takes
+the newest one with the same ``filename`` and ``bytes`` created since the call began
+(less :data:`CLOCK_SKEW` seconds, since ``created_at`` is the server's clock); if there
+is one, it is returned and nothing is sent again. Another process uploading an identical
+file (same name, size and purpose) in the same few minutes could be mistaken for the lost
+attempt: give concurrent uploads distinct file names.
 """
 
 from __future__ import annotations

@@ -203,7 +203,6 @@ async def retrying(
     max_retries: int | None = None,
     recover: Callable[[], Awaitable[T | None]] | None = None,
     recover_statuses: Collection[int] = (),
-    recover_unreadable: bool = False,
     resend_unknown: bool = True,
     may_resend: Callable[[], bool] = _always,
     guard: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
@@ -221,9 +220,9 @@ async def retrying(
             it returns is returned instead and nothing is sent again; ``None`` means the
             attempt did nothing, so sending it again is safe. If it raises StopRetrying,
             or fails, the request's error is raised with a note, never sent again blind.
+            It is awaited too after a 2xx whose body cannot be read: the request took
+            effect and only its answer is lost, so it is never sent again.
         recover_statuses: Error statuses after which ``recover`` is awaited too.
-        recover_unreadable: Await ``recover`` after a 2xx whose body cannot be read
-            (ResponseValidationError) too: the request took effect, its answer is lost.
         resend_unknown: Without ``recover``, whether an attempt whose outcome is unknown
             may be sent again.
         may_resend: Whether the request can be sent again at all (a one-shot body cannot).
@@ -238,7 +237,7 @@ async def retrying(
         try:
             return await attempt()
         except ResponseValidationError as error:
-            if recover is None or not recover_unreadable:
+            if recover is None:
                 raise
             found = await _look(recover, error, what)
             if found is None:
