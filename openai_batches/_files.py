@@ -6,28 +6,33 @@ timeout between chunks and no deadline on the whole transfer.
 
 Duplicate-safe uploads: when an upload attempt's outcome is unknown (the connection
 failed or timed out, or the API answered 5xx), the attempt may still have created the
-file; when its 2xx answer cannot be read, it did. Before retrying, and before raising
-the final error, the client lists the newest 100 files of the same purpose and takes
-the newest one with the same ``filename`` and ``bytes`` created since the call began
-(less :data:`CLOCK_SKEW` seconds, since ``created_at`` is the server's clock); if there
-is one, it is returned and nothing is sent again. Another process uploading an identical
-file (same name, size and purpose) in the same few minutes could be mistaken for the lost
-attempt: give concurrent uploads distinct file names.
+file; when its 2xx answer cannot be read, it did. So before the first attempt the client
+lists the newest 100 files of the same purpose, and after such an attempt, before
+retrying or raising, it lists them again and takes the newest file with the same
+``filename`` and ``bytes`` that was not there before (nor older than the oldest file
+listed before): a file that existed before the call is never taken for its result, and
+no clock is compared. If one is found, it is returned and nothing is sent again. If the
+first listing failed (a key that may not list files, say), an unknown outcome is raised
+with a note rather than sent again. Another process uploading an identical file (same
+name, size and purpose) during the call could still be mistaken for the lost attempt:
+give concurrent uploads distinct file names.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import tempfile
-import time
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
 from contextlib import aclosing, suppress
 from typing import IO
 
+import attrs
+
 from ._api import API
 from ._decode import Response, as_is, decoder
-from ._errors import APIConnectionError, DownloadSizeError
+from ._errors import APIConnectionError, APIError, DownloadSizeError
 from ._models import FileDeleted, FileObject, Page
 from ._pagination import (
     RawPage,
@@ -37,12 +42,15 @@ from ._pagination import (
     structured_pages,
     walk_pages,
 )
+from ._retry import StopRetrying
 from ._sources import FileInput, FilePart, FormField, OnUploadProgress, source_of
 from ._types import USE_CLIENT_DEFAULT, Order, TimeoutTypes, UseClientDefault, check_seconds
 from ._uploads import Uploads, check_expires_after, check_purpose
 from ._urls import encode_path
 
 __all__ = ["DownloadSizeError", "Files"]
+
+log = logging.getLogger("openai_batches")
 
 #: The API's largest page of files.
 MAX_FILES_PAGE = 10_000
@@ -52,9 +60,7 @@ MAX_FILES_PAGE = 10_000
 DEFAULT_FILES_PAGE = 1_000
 #: The API's largest single ``POST /files`` upload; larger files go through the Uploads API.
 MAX_SINGLE_UPLOAD = 512 * 1024**2
-#: How far the server's clock may be behind ours when looking for a lost upload, in seconds.
-CLOCK_SKEW = 300
-#: How many of the newest files are looked at for a lost upload.
+#: How many of the newest files are looked at, before an upload and for a lost one.
 LOOKBACK = 100
 #: Downloads are written to disk in batches of about this many bytes, from a thread.
 _WRITE_BATCH = 1 << 20
@@ -164,30 +170,65 @@ class Files:
                 ("expires_after[seconds]", str(seconds)),
             ]
         fields.append(FilePart("file", filename, source))
-        since = int(time.time()) - CLOCK_SKEW
+        before = await self._files_before(purpose, timeout)
 
         async def recover() -> FileObject | None:
             nbytes = source.sent_size
             if nbytes is None:
                 return None  # not all of it was sent: the API cannot have made the file
-            return await self._find_lost_upload(filename, purpose, nbytes, since)
+            if before is None:
+                raise StopRetrying(
+                    "The files could not be listed before the upload, so a file it may have "
+                    "made cannot be told from an earlier one; it was not sent again."
+                )
+            return await self._find_lost_upload(filename, purpose, nbytes, before, timeout)
 
         return await self._api.request(
             "POST", "files", decoder(FileObject), form=fields, timeout=timeout, recover=recover
         )
 
+    async def _files_before(
+        self, purpose: str, timeout: TimeoutTypes | UseClientDefault
+    ) -> _Listed | None:
+        """The newest files of ``purpose`` before an upload, or ``None`` if listing fails."""
+        try:
+            page = await self._list_newest(purpose, timeout)
+        except APIError as exc:
+            log.info("Could not list the files before an upload: %s", exc)
+            return None
+        oldest = page.data[-1].created_at if page.data else 0
+        return _Listed(frozenset(f.id for f in page.data), page.has_more, oldest)
+
     async def _find_lost_upload(
-        self, filename: str, purpose: str, nbytes: int, since: int
+        self,
+        filename: str,
+        purpose: str,
+        nbytes: int,
+        before: _Listed,
+        timeout: TimeoutTypes | UseClientDefault,
     ) -> FileObject | None:
-        """The newest file that a lost upload attempt may have created, if any."""
-        params: dict[str, str | int] = {"purpose": purpose, "order": "desc", "limit": LOOKBACK}
-        page = await self._api.request("GET", "files", decoder(Page[FileObject]), params=params)
+        """The newest file that a lost upload attempt may have created, if any.
+
+        Never one of the files listed before the upload, nor one older than the oldest of
+        them (it was beyond that listing, so it existed too).
+        """
+        page = await self._list_newest(purpose, timeout)
         for candidate in page.data:
-            if candidate.created_at < since:
-                break  # newest first: the rest are older still
+            if candidate.id in before.ids:
+                continue
+            if before.more and candidate.created_at <= before.oldest:
+                break  # newest first: this one and the rest existed before the upload
             if candidate.filename == filename and candidate.bytes == nbytes:
                 return candidate
         return None
+
+    def _list_newest(
+        self, purpose: str, timeout: TimeoutTypes | UseClientDefault
+    ) -> Awaitable[Page[FileObject]]:
+        params: dict[str, str | int] = {"purpose": purpose, "order": "desc", "limit": LOOKBACK}
+        return self._api.request(
+            "GET", "files", decoder(Page[FileObject]), params=params, timeout=timeout
+        )
 
     async def retrieve(
         self, file_id: str, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
@@ -430,6 +471,17 @@ class Files:
             return api.request("GET", "files", as_is, params=params, timeout=timeout)
 
         return walk_pages(fetch, check_cursor(after))
+
+
+@attrs.frozen
+class _Listed:
+    """The newest files of a purpose, listed before an upload."""
+
+    ids: frozenset[str]
+    #: Whether older files exist beyond those listed.
+    more: bool
+    #: The ``created_at`` of the oldest file listed (0 when none were).
+    oldest: int
 
 
 async def _nothing() -> AsyncGenerator[bytes, None]:

@@ -244,7 +244,8 @@ async def test_an_upload_whose_answer_is_lost_leaves_exactly_one_file(
     assert fault.hits == 1
     assert posts(openai_emulator) == 1  # found by the look, not sent again
     looks = [r for r in openai_emulator.requests if r.method == "GET" and r.path == "/v1/files"]
-    assert [r.query for r in looks] == [{"purpose": "batch", "order": "desc", "limit": "100"}]
+    # One listing before the upload, one search after its lost answer.
+    assert [r.query for r in looks] == [{"purpose": "batch", "order": "desc", "limit": "100"}] * 2
 
 
 async def test_an_upload_that_never_arrived_is_sent_again(
