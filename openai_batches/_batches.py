@@ -16,6 +16,8 @@ import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+import attrs
+
 from ._api import API
 from ._decode import Response, as_is, decoder
 from ._errors import APIError, ConflictError
@@ -402,12 +404,18 @@ class Batches:
             WaitTimeoutError: The deadline passed; ``.batch`` is the last one seen.
             APIStatusError: A poll failed for good (404, 401, or too many errors).
         """
+        abortable = self._api.transport.abortable
+
+        async def sleep(seconds: float) -> object:
+            with abortable():  # closing the client ends the wait, not only its requests
+                return await polling.sleep(seconds)
+
         return await wait_for_batch(
             batch_id,
             lambda batch_id: self.retrieve(batch_id, timeout=timeout),
             lambda batch_id: self.cancel(batch_id, timeout=timeout),
             self._api.retry,
-            polling=polling,
+            polling=attrs.evolve(polling, sleep=sleep),
             deadline=deadline,
             on_progress=on_progress,
             on_cancel=on_cancel,

@@ -176,9 +176,11 @@ class Client:
         return self._transport.closed
 
     async def close(self) -> None:
-        """Close the session this client created (a borrowed one stays open).
+        """Abort the calls in flight and close the session this client created.
 
-        Safe to call more than once; any request after it raises ClientClosedError.
+        Calls in flight (requests, walks, content readers, downloads, waits) end at once
+        with ClientClosedError, on a borrowed session too, which stays open. Safe to call
+        more than once; any request after it raises ClientClosedError.
         """
         await self._transport.close()
 

@@ -9,6 +9,13 @@ exception chained as its cause.
 
 The aiohttp session is created lazily, inside the running loop, on the first request. A
 session passed in by the caller is borrowed: used, never closed.
+
+Closing aborts what is in flight. Every await on the network (and the retry loop's waits)
+runs inside :meth:`Transport.abortable`, which notes the task; :meth:`Transport.close`
+cancels the noted tasks, and the cancellation comes out of the block as
+:class:`ClientClosedError`, unless the task was being cancelled for another reason too.
+Closing the session alone would not do: it does not wake a reader blocked on a body, and
+a borrowed session is not closed at all.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import AbstractContextManager, ExitStack, nullcontext
+from contextlib import AbstractContextManager, ExitStack
 from typing import Any
 
 import aiohttp
@@ -92,13 +99,58 @@ def _form(fields: Sequence[FormField], stack: ExitStack) -> aiohttp.FormData:
     return form
 
 
+class _Abortable:
+    """The block of :meth:`Transport.abortable` (a class: it runs for every request)."""
+
+    __slots__ = ("_cancelling", "_task", "_transport")
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+        self._task: asyncio.Task[Any] | None = None
+        self._cancelling = 0
+
+    def __enter__(self) -> None:
+        transport = self._transport
+        if transport._closed:
+            raise ClientClosedError("This client has been closed; create a new one.")
+        task = asyncio.current_task()
+        if task is not None:
+            self._task = task
+            self._cancelling = task.cancelling()
+            transport._active[task] = transport._active.get(task, 0) + 1
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        task = self._task
+        if task is None:
+            return
+        transport = self._transport
+        depth = transport._active[task] - 1
+        if depth:
+            transport._active[task] = depth
+        else:
+            del transport._active[task]
+        if exc_type is not asyncio.CancelledError or task not in transport._aborted:
+            if not depth:
+                transport._aborted.discard(task)
+            return
+        transport._aborted.discard(task)
+        # Only a cancellation close() asked for, and nothing else, becomes the error.
+        if task.uncancel() <= self._cancelling:
+            raise ClientClosedError(
+                "The client was closed while this request was in flight."
+            ) from None
+
+
 class Stream:
     """An answer whose body is still to be read, chunk by chunk.
 
     Close it with :meth:`close` when done; :meth:`read_error_body` reads and closes.
     """
 
-    def __init__(self, response: aiohttp.ClientResponse, method: str, url: str) -> None:
+    def __init__(
+        self, transport: Transport, response: aiohttp.ClientResponse, method: str, url: str
+    ) -> None:
+        self._transport = transport
         self._response = response
         self.status = response.status
         self.headers: Mapping[str, str] = response.headers
@@ -111,30 +163,42 @@ class Stream:
         Raises:
             APIConnectionError: The body was cut short or the connection failed.
             APITimeoutError: No data came within the read timeout.
+            ClientClosedError: The client was closed.
         """
-        try:
-            async for chunk in self._response.content.iter_chunked(chunk_size):
-                yield chunk
-        except TimeoutError as exc:
-            raise APITimeoutError(
-                "Timed out reading the response body", method=self.method, url=self.url
-            ) from _scrub(exc)
-        except aiohttp.ClientError as exc:
-            raise APIConnectionError(
-                f"The response body was cut short: {exc}", method=self.method, url=self.url
-            ) from _scrub(exc)
+        content = self._response.content
+        while True:
+            # Each read on its own: the block must not stay open while the caller holds
+            # a chunk, since closing would then cancel the caller's own work.
+            with self._transport.abortable():
+                try:
+                    chunk = await content.read(chunk_size)
+                except TimeoutError as exc:
+                    raise APITimeoutError(
+                        "Timed out reading the response body", method=self.method, url=self.url
+                    ) from _scrub(exc)
+                except aiohttp.ClientError as exc:
+                    raise APIConnectionError(
+                        f"The response body was cut short: {exc}",
+                        method=self.method,
+                        url=self.url,
+                    ) from _scrub(exc)
+            if not chunk:
+                return
+            yield chunk
 
     async def read_error_body(self) -> bytes:
         """Read what can be read of an error answer's body, then close it."""
         try:
-            return await self._response.read()
+            with self._transport.abortable():
+                return await self._response.read()
         except (aiohttp.ClientError, TimeoutError):
             return b""
         finally:
-            self._response.close()
+            self.close(complete=False)
 
     def close(self, *, complete: bool) -> None:
         """Let the connection go: back to the pool only if the body was read to its end."""
+        self._transport._streams.discard(self._response)
         if complete and self._response.content.at_eof():
             self._response.release()
         else:
@@ -170,6 +234,11 @@ class Transport:
         self._owns_session = session is None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        # Tasks inside abortable() blocks (with their depth), the ones close() cancelled,
+        # and the streams whose bodies are open.
+        self._active: dict[asyncio.Task[Any], int] = {}
+        self._aborted: set[asyncio.Task[Any]] = set()
+        self._streams: set[aiohttp.ClientResponse] = set()
 
     @property
     def closed(self) -> bool:
@@ -180,9 +249,13 @@ class Transport:
         """The URL of a path relative to the base URL (ids already encoded)."""
         return URL(f"{self.base_url}/{path}", encoded=True)
 
-    def abortable(self) -> AbstractContextManager[object]:
-        """Wrap an await that closing the client should interrupt."""
-        return nullcontext()
+    def abortable(self) -> AbstractContextManager[None]:
+        """Wrap an await that closing the client must interrupt.
+
+        Raises:
+            ClientClosedError: On entry once closed; from the await when close() is called.
+        """
+        return _Abortable(self)
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
@@ -200,8 +273,20 @@ class Transport:
         return self._session
 
     async def close(self) -> None:
-        """Close the session if this transport created it; safe to call twice."""
+        """Abort what is in flight, and close the session if this transport created it.
+
+        Safe to call twice, and from any task (a task closing its own client is not
+        cancelled: its next request raises ClientClosedError).
+        """
         self._closed = True
+        current = asyncio.current_task()
+        for task in list(self._active):
+            if task is not current and not task.done():
+                self._aborted.add(task)
+                task.cancel()
+        for response in list(self._streams):
+            response.close()
+        self._streams.clear()
         session, self._session = self._session, None
         if session is not None and self._owns_session:
             await session.close()
@@ -236,7 +321,7 @@ class Transport:
         url = self.url(path)
         session = self._get_session()
         client_timeout = self._timeout if timeout is None else _client_timeout(timeout)
-        with ExitStack() as stack:
+        with self.abortable(), ExitStack() as stack:
             kwargs: dict[str, Any] = {"params": params, "json": json}
             if form is not None:
                 kwargs["data"] = _form(form, stack)
@@ -301,18 +386,20 @@ class Transport:
             total=None, connect=self.timeout.connect, sock_read=read_timeout
         )
         try:
-            response = await session.request(
-                method,
-                url,
-                params=params,
-                headers=self._headers,
-                timeout=timeout,
-                allow_redirects=False,  # see RedirectError
-            )
+            with self.abortable():
+                response = await session.request(
+                    method,
+                    url,
+                    params=params,
+                    headers=self._headers,
+                    timeout=timeout,
+                    allow_redirects=False,  # see RedirectError
+                )
         except TimeoutError as exc:
             raise APITimeoutError(method=method, url=str(url)) from _scrub(exc)
         except aiohttp.ClientError as exc:
             raise APIConnectionError(
                 f"Connection error: {exc}", method=method, url=str(url)
             ) from _scrub(exc)
-        return Stream(response, method, str(url))
+        self._streams.add(response)
+        return Stream(self, response, method, str(url))
