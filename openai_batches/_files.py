@@ -26,13 +26,13 @@ import os
 import tempfile
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
 from contextlib import aclosing, suppress
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import attrs
 
 from ._api import API
 from ._decode import Response, as_is, decoder
-from ._errors import APIConnectionError, APIError, DownloadSizeError
+from ._errors import APIConnectionError, APIError, DownloadSizeError, ResponseValidationError
 from ._models import FileDeleted, FileObject, Page
 from ._pagination import (
     RawPage,
@@ -47,6 +47,9 @@ from ._sources import FileInput, FilePart, FormField, OnUploadProgress, source_o
 from ._types import USE_CLIENT_DEFAULT, Order, TimeoutTypes, UseClientDefault, check_seconds
 from ._uploads import Uploads, check_expires_after, check_purpose
 from ._urls import encode_path
+
+if TYPE_CHECKING:
+    from ._transport import Stream
 
 __all__ = ["DownloadSizeError", "Files"]
 
@@ -260,6 +263,7 @@ class Files:
         *,
         chunk_size: int = 1 << 16,
         read_timeout: float | None = READ_TIMEOUT,
+        expected_bytes: int | None = None,
     ) -> AsyncGenerator[bytes, None]:
         """Yield a file's content in chunks of at most ``chunk_size`` bytes.
 
@@ -267,20 +271,33 @@ class Files:
         sends no request. Close the iterator when stopping early (``contextlib.aclosing``);
         its connection is then closed rather than reused.
 
+        The content is checked against the file: its size must be the file's ``bytes``
+        (one more request fetches them, unless ``expected_bytes`` gives them), and an
+        HTML page (``text/html``) is refused unless the file is named ``.html``. Too many
+        bytes raise before the extra ones are yielded; too few raise at the end.
+
         Args:
             read_timeout: The longest wait for the next chunk (more than 0, or ``None``
                 for no limit); the whole transfer has no deadline.
+            expected_bytes: The file's size, when you have it (``FileObject.bytes``).
 
         Raises:
             NotFoundError: There is no such file.
             APIConnectionError: The content was cut short.
+            DownloadSizeError: The content's size is not the file's.
+            ResponseValidationError: The answer is an HTML page, not the file.
         """
         check_seconds("read_timeout", read_timeout)
+        if expected_bytes is not None and (
+            isinstance(expected_bytes, bool)
+            or not isinstance(expected_bytes, int)
+            or expected_bytes < 0
+        ):
+            raise ValueError(f"expected_bytes must be a whole number >= 0, got {expected_bytes!r}")
         if _no_file(file_id):
             return _nothing()
         assert file_id is not None
-        path = encode_path("files/{}/content", file_id)
-        return self._chunks(path, chunk_size, read_timeout)
+        return self._chunks(file_id, chunk_size, read_timeout, expected_bytes)
 
     def lines(
         self,
@@ -302,11 +319,28 @@ class Files:
         return iter_lines(chunks, max_line_bytes=max_line_bytes, source=file_id or None)
 
     async def _chunks(
-        self, path: str, chunk_size: int, read_timeout: float | None
+        self,
+        file_id: str,
+        chunk_size: int,
+        read_timeout: float | None,
+        expected: int | None,
+        filename: str | None = None,
     ) -> AsyncGenerator[bytes, None]:
-        async with self._api.stream("GET", path, read_timeout=read_timeout) as response:
-            async for chunk in response.iter_chunks(chunk_size):
+        """The content, checked against the file's size (looked up when not given)."""
+        if expected is None:
+            info = await self.retrieve(file_id)
+            expected, filename = info.bytes, info.filename
+        path = encode_path("files/{}/content", file_id)
+        received = 0
+        async with self._api.stream("GET", path, read_timeout=read_timeout) as stream:
+            _check_media_type(stream, file_id, filename)
+            async for chunk in stream.iter_chunks(chunk_size):
+                received += len(chunk)
+                if received > expected:
+                    raise _size_error(file_id, expected, received, stream.url, "or more ")
                 yield chunk
+        if received != expected:
+            raise _size_error(file_id, expected, received, path, "")
 
     async def download(
         self,
@@ -350,9 +384,7 @@ class Files:
         )
         out = _open_fd(fd)
         try:
-            received = await self._write_content(
-                out, url_path, info, target, read_timeout, on_progress
-            )
+            received = await self._write_content(out, info, target, read_timeout, on_progress)
             if received != info.bytes:
                 raise DownloadSizeError(
                     f"Downloading {file_id} to {target} got {received} bytes but the file has "
@@ -372,7 +404,6 @@ class Files:
     async def _write_content(
         self,
         out: IO[bytes],
-        url_path: str,
         info: FileObject,
         target: str,
         read_timeout: float | None,
@@ -382,12 +413,11 @@ class Files:
         received = 0
         batch: list[bytes] = []
         batched = 0
+        chunks = self._chunks(info.id, 1 << 16, read_timeout, info.bytes, info.filename)
         try:
-            async with aclosing(self._chunks(url_path, 1 << 16, read_timeout)) as chunks:
+            async with aclosing(chunks):
                 async for chunk in chunks:
                     received += len(chunk)
-                    if received > info.bytes:
-                        break  # too long already: the size check below reports it
                     batch.append(chunk)
                     batched += len(chunk)
                     if on_progress is not None:
@@ -400,6 +430,14 @@ class Files:
                 f"Downloading {info.id} to {target} failed after {received} of {info.bytes} "
                 f"bytes, and nothing was written: {exc.message}",
                 method=exc.method,
+                url=exc.url,
+            ) from exc
+        except DownloadSizeError as exc:
+            raise DownloadSizeError(
+                f"Downloading {info.id} to {target} got {exc.received} bytes but the file has "
+                f"{info.bytes}; nothing was written",
+                expected=info.bytes,
+                received=exc.received,
                 url=exc.url,
             ) from exc
         if batch:
@@ -482,6 +520,32 @@ class _Listed:
     more: bool
     #: The ``created_at`` of the oldest file listed (0 when none were).
     oldest: int
+
+
+def _check_media_type(stream: Stream, file_id: str, filename: str | None) -> None:
+    """Refuse an HTML page for a file that is not one: a proxy's or a login page.
+
+    The API serves a file's content as ``application/octet-stream``.
+    """
+    media = stream.headers.get("Content-Type", "").partition(";")[0].strip().lower()
+    if media == "text/html" and not (filename or "").lower().endswith((".html", ".htm")):
+        raise ResponseValidationError(
+            f"The content of {file_id} came as an HTML page (text/html), which cannot be "
+            "the file: a proxy or a login page answered instead of the API",
+            status_code=stream.status,
+            request_id=stream.headers.get("x-request-id"),
+            method=stream.method,
+            url=stream.url,
+        )
+
+
+def _size_error(file_id: str, expected: int, received: int, url: str, more: str) -> Exception:
+    return DownloadSizeError(
+        f"The content of {file_id} is {received} bytes {more}long, but the file has {expected}",
+        expected=expected,
+        received=received,
+        url=url,
+    )
 
 
 async def _nothing() -> AsyncGenerator[bytes, None]:

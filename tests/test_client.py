@@ -670,7 +670,7 @@ async def test_a_redirected_read_or_download_names_the_location(
         with pytest.raises(ob.RedirectError, match="301"):
             await client.batches.retrieve("b")
         with pytest.raises(ob.RedirectError, match=elsewhere):
-            async for _ in client.files.content("file-1"):
+            async for _ in client.files.content("file-1", expected_bytes=10):
                 pass
     assert other_server.seen == []
     assert len(server.seen) == 2  # neither retried nor followed
@@ -684,3 +684,71 @@ async def test_a_300_with_a_json_body_is_not_a_success(
         with pytest.raises(ob.RedirectError) as info:
             await client.batches.retrieve("b")
     assert info.value.location is None
+
+
+# ---------------------------------------------------------------- content is checked
+
+CONTENT = b'{"custom_id": "a"}\n' * 100
+STORED = {**sample("file_object_example"), "id": "file-1", "bytes": len(CONTENT)}
+
+
+def body_of(data: bytes, *, content_type: str = "application/octet-stream", length: int = -1):
+    """A content handler announcing ``length`` bytes (``data``'s by default)."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(status=200, headers={"Content-Type": content_type})
+        response.content_length = len(data) if length < 0 else length
+        await response.prepare(request)
+        await response.write(data)
+        await response.write_eof()
+        return response
+
+    return handler
+
+
+async def read_all(client: Client, **kwargs: Any) -> bytes:
+    return b"".join([chunk async for chunk in client.files.content("file-1", **kwargs)])
+
+
+async def test_content_is_checked_against_the_files_size(server: LoopbackServer) -> None:
+    server.add("GET", "/v1/files/file-1", reply(json_body=STORED))
+    server.add("GET", "/v1/files/file-1/content", body_of(CONTENT))
+    async with server.client() as client:
+        assert await read_all(client) == CONTENT
+        assert await read_all(client, expected_bytes=len(CONTENT)) == CONTENT
+    # One look at the file's size, then none when the caller gives it.
+    assert [s.raw_path for s in server.seen].count("/v1/files/file-1") == 1
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        body_of(CONTENT[:-100]),  # truncated, with a Content-Length to match
+        body_of(b"<html><body>Please log in</body></html>", content_type="text/html"),
+        body_of(b"", length=0),
+        reply(204, text="", content_type="application/octet-stream"),
+        body_of(CONTENT + b"more"),
+    ],
+    ids=["truncated", "html", "empty", "204", "too-long"],
+)
+async def test_content_that_cannot_be_the_file_is_refused(
+    server: LoopbackServer, answer: Any, tmp_path: Any
+) -> None:
+    server.add("GET", "/v1/files/file-1", reply(json_body=STORED))
+    server.add("GET", "/v1/files/file-1/content", answer)
+    async with server.client() as client:
+        for kwargs in ({}, {"expected_bytes": len(CONTENT)}):
+            with pytest.raises((ob.DownloadSizeError, ob.ResponseValidationError)):
+                await read_all(client, **kwargs)
+        with pytest.raises((ob.DownloadSizeError, ob.ResponseValidationError)):
+            await client.files.download("file-1", tmp_path / "out.jsonl")
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_an_html_file_may_come_as_html(server: LoopbackServer) -> None:
+    page = b"<html><body>a page the user uploaded</body></html>"
+    stored = {**STORED, "filename": "page.html", "bytes": len(page)}
+    server.add("GET", "/v1/files/file-1", reply(json_body=stored))
+    server.add("GET", "/v1/files/file-1/content", body_of(page, content_type="text/html"))
+    async with server.client() as client:
+        assert await read_all(client) == page

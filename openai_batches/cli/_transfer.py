@@ -76,7 +76,7 @@ async def download(
     progress = Progress(file_id, total=info.bytes, unit="bytes")
     progress.update(0, status="downloading")
     if target is None:
-        async for chunk in client.files.content(file_id):
+        async for chunk in client.files.content(file_id, expected_bytes=info.bytes):
             sys.stdout.buffer.write(chunk)
             progress.advance(len(chunk))
         sys.stdout.buffer.flush()
