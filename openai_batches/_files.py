@@ -26,7 +26,7 @@ import os
 import tempfile
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
 from contextlib import aclosing, suppress
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -54,6 +54,8 @@ if TYPE_CHECKING:
 __all__ = ["DownloadSizeError", "Files"]
 
 log = logging.getLogger("openai_batches")
+
+T = TypeVar("T")
 
 #: The API's largest page of files.
 MAX_FILES_PAGE = 10_000
@@ -355,7 +357,9 @@ class Files:
         The content goes to a temporary file beside ``path``; once its size matches the
         file's ``bytes`` it is flushed to disk and renamed over ``path``, and the directory
         is flushed so that the rename survives a crash. On any failure, cancellation
-        included, the temporary file is removed and ``path`` is untouched.
+        included, the temporary file is closed and removed and ``path`` is untouched
+        (cancelled during the final flush and rename, ``path`` is either untouched or
+        whole).
 
         Args:
             file_id: The file; ``None`` or ``""`` means no file.
@@ -379,9 +383,10 @@ class Files:
         target, directory, name = _target(path)
         info = await self.retrieve(file_id)
         url_path = encode_path("files/{}/content", file_id)
-        fd, temp = await asyncio.to_thread(
-            tempfile.mkstemp, dir=directory, prefix=f".{name}.", suffix=".part"
-        )
+        # Made here, not in a worker thread: a task cancelled while a thread makes the file
+        # would never learn its name or descriptor, to close and remove it. Making a file
+        # is one quick system call, and nothing can cancel the task between it and the try.
+        fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".part")
         out = _open_fd(fd)
         try:
             received = await self._write_content(out, info, target, read_timeout, on_progress)
@@ -393,8 +398,7 @@ class Files:
                     received=received,
                     url=url_path,
                 )
-            await asyncio.to_thread(_sync_and_close, out)
-            await asyncio.to_thread(_replace_durably, temp, target, directory)
+            await _to_the_end(_finish, out, temp, target, directory)
         except BaseException:
             out.close()
             _remove(temp)
@@ -423,7 +427,7 @@ class Files:
                     if on_progress is not None:
                         on_progress(received, info.bytes)
                     if batched >= _WRITE_BATCH:
-                        await asyncio.to_thread(out.writelines, batch)
+                        await _to_the_end(out.writelines, batch)
                         batch, batched = [], 0
         except APIConnectionError as exc:
             raise type(exc)(
@@ -441,7 +445,7 @@ class Files:
                 url=exc.url,
             ) from exc
         if batch:
-            await asyncio.to_thread(out.writelines, batch)
+            await _to_the_end(out.writelines, batch)
         return received
 
     def pages(
@@ -564,6 +568,26 @@ def _target(path: str | os.PathLike[str]) -> tuple[str, str, str]:
 
 def _open_fd(fd: int) -> IO[bytes]:
     return os.fdopen(fd, "wb")
+
+
+async def _to_the_end(function: Callable[..., T], *args: Any) -> T:
+    """Run ``function`` in a worker thread; if cancelled meanwhile, let the thread finish.
+
+    A thread cannot be stopped: were the cancellation raised at once, the caller's
+    cleanup would close and remove the file while the thread still writes or renames it.
+    """
+    future = asyncio.ensure_future(asyncio.to_thread(function, *args))
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        await asyncio.wait([future])  # a second cancellation stops only this wait
+        raise
+
+
+def _finish(out: IO[bytes], temp: str, target: str, directory: str) -> None:
+    """Flush the temporary file to disk, close it, and rename it durably over ``target``."""
+    _sync_and_close(out)
+    _replace_durably(temp, target, directory)
 
 
 def _sync_and_close(out: IO[bytes]) -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
+import tempfile
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,7 @@ from openai_batches.emulator import Emulator, FaultRule
 from openai_batches.emulator._store import FileRecord
 
 CONTENT_PATH = "/v1/files/*/content"
+GUARD = 30  # seconds: a hang fails the test instead of the suite
 
 
 @pytest.fixture
@@ -516,6 +520,57 @@ async def test_a_cancelled_download_leaves_nothing_behind(
         await task
 
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
+async def test_a_download_cancelled_while_its_temporary_file_is_made_leaves_nothing(
+    client: Client,
+    openai_emulator: Emulator,
+    tmp_path: Path,
+    seeded_file: tuple[str, bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Cancelled while the temporary file is being created, a download leaks nothing.
+
+    Were the file made in a worker thread, the thread would finish making it after the
+    task was cancelled, and nobody would close or remove it. The stand-in for mkstemp
+    holds such a thread until the task is cancelled; made on the loop, the file is made
+    at once, and the task is cancelled at its next await, asking for the content.
+    """
+    loop = asyncio.get_running_loop()
+    reached = asyncio.Event()
+    release, made = threading.Event(), threading.Event()
+    created: list[tuple[int, str]] = []
+    real = tempfile.mkstemp
+
+    def mkstemp(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        if threading.current_thread() is threading.main_thread():
+            reached.set()
+        else:
+            loop.call_soon_threadsafe(reached.set)
+            release.wait(GUARD)
+        try:
+            fd, name = real(*args, **kwargs)
+            created.append((fd, name))
+            return fd, name
+        finally:
+            made.set()
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    openai_emulator.faults.add(FaultRule("delay", "GET", CONTENT_PATH, delay=GUARD))
+    task = asyncio.create_task(client.files.download(seeded_file[0], tmp_path / "data.bin"))
+    async with asyncio.timeout(GUARD):
+        await reached.wait()
+        task.cancel()
+        release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.to_thread(made.wait, GUARD)
+
+    assert os.listdir(tmp_path) == []
+    ((fd, name),) = created
+    with contextlib.suppress(FileNotFoundError):  # a closed descriptor has no entry
+        assert os.readlink(f"/proc/self/fd/{fd}") != name, "the descriptor leaked"
 
 
 async def test_download_into_a_missing_directory_fails_before_any_request(
