@@ -17,6 +17,7 @@ from ._retry import RetryPolicy, retrying
 from ._sources import FilePart, FormField
 from ._transport import Stream, Transport
 from ._types import USE_CLIENT_DEFAULT, Timeout, TimeoutTypes, UseClientDefault
+from ._urls import missing_v1
 
 __all__ = ["API", "StreamContext"]
 
@@ -30,10 +31,17 @@ def _timeout(timeout: TimeoutTypes | UseClientDefault) -> Timeout | None:
 
 
 def _error(
-    status: int, headers: Mapping[str, str], body: bytes, method: str, url: str
+    base_url: str, status: int, headers: Mapping[str, str], body: bytes, method: str, url: str
 ) -> APIStatusError:
-    """The error for an answer whose status is not a success."""
-    return status_error(status, headers, body, method=method, url=url)
+    """The error for an answer whose status is not a success, with a hint where one helps."""
+    error = status_error(status, headers, body, method=method, url=url)
+    if status == 404 and error.message.startswith("Invalid URL"):
+        # The API's answer to a path it does not serve: most often a base URL without /v1.
+        suggestion = missing_v1(base_url)
+        if suggestion is not None:
+            error.message += f"; base_url {base_url} does not end with /v1: try {suggestion}"
+            error.args = (error.message,)
+    return error
 
 
 class API:
@@ -93,7 +101,14 @@ class API:
                 method, path, params=params, json=json, form=form, timeout=per_call
             )
             if response.status >= 300:
-                raise _error(response.status, response.headers, response.body, method, response.url)
+                raise _error(
+                    transport.base_url,
+                    response.status,
+                    response.headers,
+                    response.body,
+                    method,
+                    response.url,
+                )
             return parse(response)
 
         return await retrying(
@@ -130,7 +145,9 @@ class API:
             stream = await transport.open(method, path, params=params, read_timeout=read_timeout)
             if stream.status >= 300:
                 body = await stream.read_error_body()
-                raise _error(stream.status, stream.headers, body, method, stream.url)
+                raise _error(
+                    transport.base_url, stream.status, stream.headers, body, method, stream.url
+                )
             return stream
 
         def opening() -> Awaitable[Stream]:

@@ -80,6 +80,7 @@ class APIError(OpenAIError):
         message: What went wrong, in words.
         method: The HTTP method of the failed request.
         url: The URL of the failed request.
+        attempts: How many times the request was sent before giving up.
     """
 
     def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
@@ -87,6 +88,14 @@ class APIError(OpenAIError):
         self.message = message
         self.method = method
         self.url = url
+        self.attempts = 1
+
+    def gave_up_after(self, attempts: int) -> None:
+        """Record that the request was sent ``attempts`` times; the message says so."""
+        if attempts > 1 and self.attempts == 1:
+            self.message = f"{self.message}; gave up after {attempts} attempts"
+            self.args = (self.message, *self.args[1:])
+        self.attempts = attempts
 
 
 class APIStatusError(APIError):

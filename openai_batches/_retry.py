@@ -244,6 +244,7 @@ async def retrying(
                 raise
             return found
         except (APIStatusError, APIConnectionError) as error:
+            error.gave_up_after(retry + 1)  # unless it is retried below
             headers = error.headers if isinstance(error, APIStatusError) else None
             unknown = outcome_unknown(error)
             if recover is not None and (

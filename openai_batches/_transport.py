@@ -21,6 +21,7 @@ a borrowed session is not closed at all.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
@@ -83,6 +84,68 @@ def _scrub(error: BaseException) -> BaseException:
             current.history = ()
         todo += [current.__cause__, current.__context__]
     return error
+
+
+def _host(url: URL) -> str:
+    """``host:port`` as the user wrote it in the base URL."""
+    host = f"[{url.host}]" if url.host and ":" in url.host else str(url.host)
+    return host if url.explicit_port is None else f"{host}:{url.explicit_port}"
+
+
+def _limit(name: str, seconds: float | None) -> str:
+    return f"the {name} of {seconds:g} s" if seconds is not None else f"the {name}"
+
+
+def _failure(
+    exc: BaseException,
+    method: str,
+    url: URL,
+    timeout: aiohttp.ClientTimeout,
+    *,
+    read_limit: str = "read timeout",
+) -> APIConnectionError:
+    """The library's error for a request that got no usable answer, naming what to fix.
+
+    A timeout says which host and which limit ran out; a refused connection says which
+    host and why, in words (not aiohttp's ``ssl:default``, which means nothing for a
+    plain http URL). ``exc`` is scrubbed of the key and chained by the caller.
+    """
+    host = _host(url)
+    kwargs = {"method": method, "url": str(url)}
+    _scrub(exc)
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return APITimeoutError(
+            f"Could not connect to {host} within {_limit('connect timeout', timeout.connect)}",
+            **kwargs,
+        )
+    if isinstance(exc, aiohttp.SocketTimeoutError):
+        return APITimeoutError(
+            f"{host} sent nothing for {_limit(read_limit, timeout.sock_read)}", **kwargs
+        )
+    if isinstance(exc, TimeoutError):
+        return APITimeoutError(
+            f"No complete answer from {host} within {_limit('total timeout', timeout.total)}",
+            **kwargs,
+        )
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return APIConnectionError(
+            f"The TLS certificate of {host} is not trusted: {exc.certificate_error}", **kwargs
+        )
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        error = exc.os_error
+        reason = os.strerror(error.errno) if error.errno and error.errno > 0 else error.strerror
+        return APIConnectionError(f"Cannot connect to {host}: {reason or error}", **kwargs)
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return APIConnectionError(f"{host} closed the connection without answering", **kwargs)
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return APIConnectionError(f"The answer from {host} was cut short: {exc}", **kwargs)
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return APIConnectionError(
+            f"{host} answered with something that is not valid HTTP: {exc.message}", **kwargs
+        )
+    return APIConnectionError(
+        f"Connection error with {host}: {exc or type(exc).__name__}", **kwargs
+    )
 
 
 def _form(fields: Sequence[FormField], stack: ExitStack) -> aiohttp.FormData:
@@ -148,14 +211,21 @@ class Stream:
     """
 
     def __init__(
-        self, transport: Transport, response: aiohttp.ClientResponse, method: str, url: str
+        self,
+        transport: Transport,
+        response: aiohttp.ClientResponse,
+        method: str,
+        url: URL,
+        timeout: aiohttp.ClientTimeout,
     ) -> None:
         self._transport = transport
         self._response = response
+        self._url = url
+        self._timeout = timeout
         self.status = response.status
         self.headers: Mapping[str, str] = response.headers
         self.method = method
-        self.url = url
+        self.url = str(url)
 
     async def iter_chunks(self, chunk_size: int = 1 << 16) -> AsyncIterator[bytes]:
         """Yield the body in chunks of at most ``chunk_size`` bytes.
@@ -172,16 +242,10 @@ class Stream:
             with self._transport.abortable():
                 try:
                     chunk = await content.read(chunk_size)
-                except TimeoutError as exc:
-                    raise APITimeoutError(
-                        "Timed out reading the response body", method=self.method, url=self.url
-                    ) from _scrub(exc)
-                except aiohttp.ClientError as exc:
-                    raise APIConnectionError(
-                        f"The response body was cut short: {exc}",
-                        method=self.method,
-                        url=self.url,
-                    ) from _scrub(exc)
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    raise _failure(
+                        exc, self.method, self._url, self._timeout, read_limit="read_timeout"
+                    ) from exc
             if not chunk:
                 return
             yield chunk
@@ -343,12 +407,8 @@ class Transport:
                     response.close()
                     raise
                 response.release()
-            except TimeoutError as exc:
-                raise APITimeoutError(method=method, url=str(url)) from _scrub(exc)
-            except aiohttp.ClientError as exc:
-                raise APIConnectionError(
-                    f"Connection error: {exc or type(exc).__name__}", method=method, url=str(url)
-                ) from _scrub(exc)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise _failure(exc, method, url, client_timeout) from exc
             except RuntimeError as exc:
                 if session.closed:
                     raise ClientClosedError(
@@ -395,11 +455,7 @@ class Transport:
                     timeout=timeout,
                     allow_redirects=False,  # see RedirectError
                 )
-        except TimeoutError as exc:
-            raise APITimeoutError(method=method, url=str(url)) from _scrub(exc)
-        except aiohttp.ClientError as exc:
-            raise APIConnectionError(
-                f"Connection error: {exc}", method=method, url=str(url)
-            ) from _scrub(exc)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _failure(exc, method, url, timeout, read_limit="read_timeout") from exc
         self._streams.add(response)
-        return Stream(self, response, method, str(url))
+        return Stream(self, response, method, url, timeout)

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from yarl import URL
 
-__all__ = ["encode_path", "normalize_base_url"]
+__all__ = ["encode_path", "missing_v1", "normalize_base_url"]
 
 
 def encode_path(template: str, *ids: str) -> str:
@@ -68,3 +68,10 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def missing_v1(base_url: str) -> str | None:
+    """The base URL with the API's ``/v1`` added, when its path does not end with it."""
+    if URL(base_url).path.rstrip("/").endswith("/v1"):
+        return None
+    return f"{base_url.rstrip('/')}/v1"

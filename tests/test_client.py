@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import warnings
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -752,3 +753,103 @@ async def test_an_html_file_may_come_as_html(server: LoopbackServer) -> None:
     server.add("GET", "/v1/files/file-1/content", body_of(page, content_type="text/html"))
     async with server.client() as client:
         assert await read_all(client) == page
+
+
+# ---------------------------------------------------------------- errors say what to fix
+
+
+def host_of(server: LoopbackServer) -> str:
+    return server.url.removeprefix("http://").removesuffix("/v1")
+
+
+@pytest.fixture
+async def released() -> AsyncIterator[asyncio.Event]:
+    """An event stalled handlers wait for; set when the test ends, so the server can stop."""
+    event = asyncio.Event()
+    yield event
+    event.set()
+
+
+@pytest.mark.parametrize(
+    ("timeout", "limit"),
+    [
+        (Timeout(total=0.05), "total timeout of 0.05 s"),
+        (Timeout(read=0.05), "read timeout of 0.05 s"),
+    ],
+    ids=["total", "read"],
+)
+async def test_a_timeout_names_the_host_the_limit_and_the_attempts(
+    server: LoopbackServer,
+    sleeps: list[float],
+    released: asyncio.Event,
+    timeout: Timeout,
+    limit: str,
+) -> None:
+    async def stall_headers(request: web.Request) -> web.Response:
+        await released.wait()
+        return web.json_response(BATCH)
+
+    server.add("GET", "/v1/batches/b", stall_headers)
+    async with server.client(timeout=timeout) as client:
+        with pytest.raises(ob.APITimeoutError) as info:
+            await client.batches.retrieve("b")
+    message = str(info.value)
+    assert host_of(server) in message
+    assert limit in message
+    assert "3 attempts" in message
+    assert info.value.attempts == 3
+
+
+async def test_a_slow_body_names_the_read_timeout(
+    server: LoopbackServer, released: asyncio.Event
+) -> None:
+    async def slow(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        response.content_length = 10
+        await response.prepare(request)
+        await response.write(b"12345")
+        await released.wait()
+        return response
+
+    server.add("GET", "/v1/files/file-1/content", slow)
+    async with server.client() as client:
+        with pytest.raises(ob.APITimeoutError) as info:
+            async for _ in client.files.content("file-1", read_timeout=0.05, expected_bytes=10):
+                pass
+    assert host_of(server) in str(info.value)
+    assert "read_timeout of 0.05 s" in str(info.value)
+
+
+async def test_a_refused_plain_http_connection_names_the_host_not_ssl(
+    sleeps: list[float],
+) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    async with Client("sk", base_url=f"http://127.0.0.1:{port}/v1", max_retries=1) as client:
+        with pytest.raises(ob.APIConnectionError) as info:
+            await client.batches.retrieve("b")
+    message = str(info.value)
+    assert "ssl" not in message.lower()
+    assert f"127.0.0.1:{port}" in message
+    assert "refused" in message.lower()
+    assert "2 attempts" in message
+
+
+async def test_a_404_invalid_url_suggests_the_missing_v1(server: LoopbackServer) -> None:
+    invalid = {
+        "error": {"message": "Invalid URL (GET /batches/b)", "type": "invalid_request_error"}
+    }
+    server.add("GET", "/batches/b", reply(404, invalid))
+    server.add("GET", "/v1/batches/b", reply(404, invalid))
+    root = server.url.removesuffix("/v1")
+    async with Client("sk", base_url=root) as client:
+        with pytest.raises(ob.NotFoundError) as info:
+            await client.batches.retrieve("b")
+    assert f"{root}/v1" in info.value.message
+    async with server.client() as client:
+        with pytest.raises(ob.NotFoundError) as info:
+            await client.batches.retrieve("b")
+    assert info.value.message == "Invalid URL (GET /batches/b)"
