@@ -234,36 +234,37 @@ async def retrying(
     retries = policy.max_retries if max_retries is None else max_retries
     retry = 0
     while True:
+        attempts = retry + 1
         try:
             return await attempt()
         except ResponseValidationError as error:
             if recover is None:
                 raise
-            found = await _look(recover, error, what)
+            found = await _look(recover, error, what, attempts)
             if found is None:
                 raise
             return found
         except (APIStatusError, APIConnectionError) as error:
-            error.gave_up_after(retry + 1)  # unless it is retried below
             headers = error.headers if isinstance(error, APIStatusError) else None
             unknown = outcome_unknown(error)
             if recover is not None and (
                 unknown or getattr(error, "status_code", None) in recover_statuses
             ):
-                found = await _look(recover, error, what)
+                found = await _look(recover, error, what, attempts)
                 if found is not None:
                     return found
             elif unknown and not resend_unknown:
+                error.gave_up_after(attempts)
                 raise
             refusal = why_not_retry(policy, error)
-            if refusal is not None:
-                if refusal:
-                    error.add_note(refusal)
-                raise
-            if retry >= retries:
+            if refusal:
+                error.add_note(refusal)
+            if refusal is not None or retry >= retries:
+                error.gave_up_after(attempts)
                 raise
             if not may_resend():
                 log.info("%s failed after its one-shot body was read; not retrying", what)
+                error.gave_up_after(attempts)
                 raise
             delay = policy.delay(retry, headers)
             log.info("%s failed (%s); retrying in %.2fs", what, error, delay)
@@ -272,7 +273,9 @@ async def retrying(
                 await _sleep(delay)
 
 
-async def _look(recover: Callable[[], Awaitable[T | None]], error: APIError, what: str) -> T | None:
+async def _look(
+    recover: Callable[[], Awaitable[T | None]], error: APIError, what: str, attempts: int
+) -> T | None:
     """Await ``recover`` after ``error`` left a request's outcome unknown.
 
     Raises:
@@ -289,5 +292,7 @@ async def _look(recover: Callable[[], Awaitable[T | None]], error: APIError, wha
             f"Checking whether {what} took effect failed too ({lookup_error}); "
             "it may or may not have taken effect."
         )
+        error.gave_up_after(attempts)
         raise error  # noqa: B904 - the request's error, with the look as context
+    error.gave_up_after(attempts)
     raise error

@@ -192,7 +192,7 @@ class _Abortable:
             transport._active[task] = depth
         else:
             del transport._active[task]
-        if exc_type is not asyncio.CancelledError or task not in transport._aborted:
+        if not isinstance(exc, asyncio.CancelledError) or task not in transport._aborted:
             if not depth:
                 transport._aborted.discard(task)
             return
