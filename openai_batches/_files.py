@@ -275,8 +275,9 @@ class Files:
 
         The content is checked against the file: its size must be the file's ``bytes``
         (one more request fetches them, unless ``expected_bytes`` gives them), and an
-        HTML page (``text/html``) is refused unless the file is named ``.html``. Too many
-        bytes raise before the extra ones are yielded; too few raise at the end.
+        HTML page (``text/html``) is refused unless the file is named ``.html``. An
+        answer announcing another length raises before yielding anything; without a
+        length, too many bytes raise before the extra ones are yielded, too few at the end.
 
         Args:
             read_timeout: The longest wait for the next chunk (more than 0, or ``None``
@@ -336,6 +337,16 @@ class Files:
         received = 0
         async with self._api.stream("GET", path, read_timeout=read_timeout) as stream:
             _check_media_type(stream, file_id, filename)
+            announced = stream.content_length
+            if announced is not None and announced != expected:
+                # Refused before a byte is yielded: none of them would be the file's.
+                raise DownloadSizeError(
+                    f"The content of {file_id} is announced as {announced} bytes long, but "
+                    f"the file has {expected}",
+                    expected=expected,
+                    received=0,
+                    url=stream.url,
+                )
             async for chunk in stream.iter_chunks(chunk_size):
                 received += len(chunk)
                 if received > expected:

@@ -227,6 +227,17 @@ class Stream:
         self.method = method
         self.url = str(url)
 
+    @property
+    def content_length(self) -> int | None:
+        """The body's length as announced, when it is the length of what will be read.
+
+        ``None`` without a ``Content-Length``, or when the body is compressed (the header
+        then counts the compressed bytes).
+        """
+        if self.headers.get("Content-Encoding", "identity").lower() != "identity":
+            return None
+        return self._response.content_length
+
     async def iter_chunks(self, chunk_size: int = 1 << 16) -> AsyncIterator[bytes]:
         """Yield the body in chunks of at most ``chunk_size`` bytes.
 

@@ -746,6 +746,23 @@ async def test_content_that_cannot_be_the_file_is_refused(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("size", [len(CONTENT) + 1, 2 * len(CONTENT), len(CONTENT) - 1])
+async def test_content_announcing_another_length_yields_nothing(
+    server: LoopbackServer, size: int
+) -> None:
+    other = b"x" * size
+    server.add("GET", "/v1/files/file-1", reply(json_body=STORED))
+    server.add("GET", "/v1/files/file-1/content", body_of(other))
+    yielded: list[bytes] = []
+    async with server.client() as client:
+        with pytest.raises(ob.DownloadSizeError) as info:
+            async for chunk in client.files.content("file-1", chunk_size=100):
+                yielded.append(chunk)
+    assert yielded == []
+    assert (info.value.expected, info.value.received) == (len(CONTENT), 0)
+    assert str(size) in str(info.value)
+
+
 async def test_an_html_file_may_come_as_html(server: LoopbackServer) -> None:
     page = b"<html><body>a page the user uploaded</body></html>"
     stored = {**STORED, "filename": "page.html", "bytes": len(page)}
