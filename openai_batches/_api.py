@@ -114,7 +114,7 @@ class API:
         return await retrying(
             attempt,
             self.retry,
-            what=f"{method} {transport.url(path)}",
+            what=f"{method} {transport.base_url}/{path}",
             max_retries=max_retries,
             recover=recover,
             recover_statuses=recover_statuses,
@@ -154,7 +154,7 @@ class API:
             return retrying(
                 attempt,
                 self.retry,
-                what=f"{method} {transport.url(path)}",
+                what=f"{method} {transport.base_url}/{path}",
                 max_retries=max_retries,
                 guard=transport.abortable,
             )
