@@ -3,7 +3,7 @@
 The names follow openai-python, so code can move between the two::
 
     OpenAIError
-     ├── ClientClosedError            a call on a closed client
+     ├── ClientClosedError            a call on a closed client, or in flight when it closed
      ├── APIError                     something went wrong talking to the API
      │    ├── APIStatusError          the API answered 3xx, 4xx or 5xx
      │    │    ├── RedirectError              3xx: never followed (.location)
@@ -18,15 +18,18 @@ The names follow openai-python, so code can move between the two::
      │    │    └── InternalServerError        >= 500
      │    ├── APIConnectionError      no answer: refused, reset, cut short
      │    │    └── APITimeoutError    no answer in time
-     │    ├── ResponseValidationError a 2xx answer that is not the expected JSON
+     │    ├── ResponseValidationError a 2xx answer that is not the expected JSON (or an
+     │    │                           HTML page for a file's content)
      │    ├── PaginationError         a listing whose cursors do not advance
-     │    └── DownloadSizeError       a download's size differs from the file's
+     │    └── DownloadSizeError       content or a download whose size is not the file's
      ├── WaitTimeoutError             a batch not final by a wait's deadline (also TimeoutError)
      ├── JSONLError                   a JSONL line that is not JSON or not the expected shape
      ├── BatchInputError              requests that would break a batch's rules (duplicate ids...)
      └── (ValueError / TypeError for bad arguments, raised before any request)
 
-Nothing else escapes: aiohttp, JSON and cattrs exceptions are chained as ``__cause__``.
+Nothing else escapes: aiohttp, JSON and cattrs exceptions are chained as ``__cause__``,
+with the key taken out of them. An error given up on after retries says how many attempts
+were made (``APIError.attempts``).
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ class OpenAIError(Exception):
 
 
 class ClientClosedError(OpenAIError, RuntimeError):
-    """A request was made on a client that has been closed."""
+    """A call was made on a closed client, or was in flight when the client closed."""
 
 
 class APIError(OpenAIError):
@@ -246,7 +249,7 @@ class PaginationError(APIError):
 
 
 class DownloadSizeError(APIError):
-    """A download's byte count differs from the file's ``bytes``; nothing was written.
+    """Content whose byte count differs from the file's ``bytes``; a download writes nothing.
 
     Attributes:
         expected: The file's size according to the API.
