@@ -93,7 +93,7 @@ class APIError(OpenAIError):
         self.url = url
         self.attempts = 1
 
-    def gave_up_after(self, attempts: int) -> None:
+    def _gave_up_after(self, attempts: int) -> None:
         """Record that the request was sent ``attempts`` times; the message says so."""
         if attempts > 1 and self.attempts == 1:
             self.message = f"{self.message}; gave up after {attempts} attempts"

@@ -254,17 +254,17 @@ async def retrying(
                 if found is not None:
                     return found
             elif unknown and not resend_unknown:
-                error.gave_up_after(attempts)
+                error._gave_up_after(attempts)
                 raise
             refusal = why_not_retry(policy, error)
             if refusal:
                 error.add_note(refusal)
             if refusal is not None or retry >= retries:
-                error.gave_up_after(attempts)
+                error._gave_up_after(attempts)
                 raise
             if not may_resend():
                 log.info("%s failed after its one-shot body was read; not retrying", what)
-                error.gave_up_after(attempts)
+                error._gave_up_after(attempts)
                 raise
             delay = policy.delay(retry, headers)
             log.info("%s failed (%s); retrying in %.2fs", what, error, delay)
@@ -292,7 +292,7 @@ async def _look(
             f"Checking whether {what} took effect failed too ({lookup_error}); "
             "it may or may not have taken effect."
         )
-        error.gave_up_after(attempts)
+        error._gave_up_after(attempts)
         raise error  # noqa: B904 - the request's error, with the look as context
-    error.gave_up_after(attempts)
+    error._gave_up_after(attempts)
     raise error
