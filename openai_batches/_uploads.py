@@ -22,7 +22,7 @@ from typing import IO, Any
 
 from ._api import API
 from ._decode import decoder
-from ._errors import APIError, ResponseValidationError
+from ._errors import OpenAIError, ResponseValidationError
 from ._models import FileObject, Upload, UploadPart
 from ._sources import FilePart, local_size, part_reader
 from ._types import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
@@ -334,5 +334,5 @@ class Uploads:
     async def _cancel_quietly(self, upload_id: str) -> None:
         try:
             await self.cancel(upload_id)
-        except APIError as exc:
+        except OpenAIError as exc:  # the client closed included: the upload expires in an hour
             log.warning("Could not cancel the failed upload %s: %s", upload_id, exc)

@@ -190,3 +190,26 @@ async def test_a_cancelled_call_stays_cancelled_when_the_client_closes_too(
         await client.close()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+async def test_close_aborts_an_upload_in_parts(
+    server: LoopbackServer, stall: Stall, client: ob.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    upload = {
+        "id": "upload_1",
+        "object": "upload",
+        "bytes": 3000,
+        "created_at": 1,
+        "filename": "big.jsonl",
+        "purpose": "batch",
+        "status": "pending",
+        "expires_at": 2,
+    }
+    server.add("POST", "/v1/uploads", reply(json_body=upload))
+    server.add("POST", "/v1/uploads/upload_1/parts", stall.before_headers)
+    call = client.files.create(b"x" * 3000, purpose="batch", filename="big.jsonl", use_uploads=True)
+
+    error = await closed_during(client, stall, lambda: call)
+
+    assert isinstance(error, ob.ClientClosedError)
+    assert "could not cancel" in caplog.text.lower()
