@@ -40,7 +40,7 @@ async def bench(url: str, path: str, args: argparse.Namespace) -> dict[str, list
     times: dict[str, list[float]] = {"parallel": [], "sequential": []}
     arms = {"parallel": args.concurrency, "sequential": 1}
     async with Client(api_key="sk-bench", base_url=url, timeout=None) as client:
-        uploads = Uploads(client._transport, part_size=args.part_mb << 20)
+        uploads = Uploads(client._api, part_size=args.part_mb << 20)
         for round_ in range(args.rounds):
             order = list(arms) if round_ % 2 == 0 else list(reversed(arms))
             for name in order:

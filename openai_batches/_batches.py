@@ -16,8 +16,11 @@ import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
-from ._decode import decode
-from ._errors import APIError, ConflictError, ResponseValidationError
+import attrs
+
+from ._api import API
+from ._decode import Response, as_is, decoder
+from ._errors import APIError, ConflictError
 from ._expiry import ExpiresAfter, check_expires_after, expires_after_json
 from ._filters import Seconds, batch_filter, filter_pages
 from ._many import Ids, call_many
@@ -32,8 +35,9 @@ from ._pagination import (
     structured_pages,
     walk_pages,
 )
-from ._transport import Response, StopRetrying, Transport, encode_path
+from ._retry import StopRetrying
 from ._types import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
+from ._urls import encode_path
 from ._wait import OnCancel, OnProgress, Polling, wait_for_batch
 
 if TYPE_CHECKING:
@@ -105,8 +109,8 @@ DEFAULT_POLLING = Polling()
 class Batches:
     """Create, inspect, cancel and list batches."""
 
-    def __init__(self, transport: Transport, files: ContentSource | None = None) -> None:
-        self._transport = transport
+    def __init__(self, api: API, files: ContentSource | None = None) -> None:
+        self._api = api
         self._files = files
 
     def _content(self) -> ContentSource:
@@ -233,27 +237,16 @@ class Batches:
             return found
 
         # Without a key an unknown outcome cannot be checked, so it is raised, not re-sent.
-        response = await self._transport.request(
+        # A 2xx whose body cannot be read made the batch: it is fetched by its key.
+        batch = await self._api.request(
             "POST",
             "batches",
+            decoder(Batch),
             json=body,
             timeout=timeout,
-            reconcile=find if key is not None else None,
+            recover=find if key is not None else None,
             resend_unknown=False,
         )
-        if isinstance(response, Batch):
-            batch = response
-        else:
-            try:
-                batch = decode(response, Batch)
-            except ResponseValidationError as exc:
-                # A 2xx: the batch exists, but its answer is unreadable; fetch it by its key.
-                if key is None:
-                    raise
-                found = await self._transport.look_for_outcome(find, exc, "POST", response.url)
-                if found is None:
-                    raise
-                batch = found
         if missed:
             # A search found nothing and the create was sent again: the lost attempt may
             # have been carried out since.
@@ -337,7 +330,7 @@ class Batches:
             NotFoundError: There is no such batch.
         """
         path = encode_path("batches/{}", batch_id)
-        return decode(await self._transport.request("GET", path, timeout=timeout), Batch)
+        return await self._api.request("GET", path, decoder(Batch), timeout=timeout)
 
     async def cancel(
         self, batch_id: str, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
@@ -368,10 +361,14 @@ class Batches:
                 return None
             raise StopRetrying(f"The batch is {batch.status}; it can no longer be cancelled.")
 
-        answer = await self._transport.request(
-            "POST", path, timeout=timeout, reconcile=settle, reconcile_statuses=_CONFLICT
+        return await self._api.request(
+            "POST",
+            path,
+            decoder(Batch),
+            timeout=timeout,
+            recover=settle,
+            recover_statuses=_CONFLICT,
         )
-        return answer if isinstance(answer, Batch) else decode(answer, Batch)
 
     @overload
     def retrieve_many(
@@ -512,12 +509,18 @@ class Batches:
             WaitTimeoutError: The deadline passed; ``.batch`` is the last one seen.
             APIStatusError: A poll failed for good (404, 401, or too many errors).
         """
+        abortable = self._api.transport.abortable
+
+        async def sleep(seconds: float) -> object:
+            with abortable():  # closing the client ends the wait, not only its requests
+                return await polling.sleep(seconds)
+
         return await wait_for_batch(
             batch_id,
             lambda batch_id: self.retrieve(batch_id, timeout=timeout),
             lambda batch_id: self.cancel(batch_id, timeout=timeout),
-            self._transport.retry,
-            polling=polling,
+            self._api.retry,
+            polling=attrs.evolve(polling, sleep=sleep),
             deadline=deadline,
             on_progress=on_progress,
             on_cancel=on_cancel,
@@ -638,13 +641,13 @@ class Batches:
         self, limit: int, after: str | None, timeout: TimeoutTypes | UseClientDefault
     ) -> AsyncGenerator[RawPage, None]:
         check_limit(limit, MAX_BATCHES_PAGE)
-        transport = self._transport
+        api = self._api
 
         def fetch(cursor: str | None) -> Awaitable[Response]:
             params: dict[str, str | int] = {"limit": limit}
             if cursor is not None:
                 params["after"] = cursor
-            return transport.request("GET", "batches", params=params, timeout=timeout)
+            return api.request("GET", "batches", as_is, params=params, timeout=timeout)
 
         return walk_pages(fetch, check_cursor(after))
 

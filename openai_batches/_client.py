@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-import aiohttp
-
+from ._api import API
 from ._errors import OpenAIError
 from ._retry import RetryPolicy
-from ._transport import Transport, default_headers
+from ._transport import Transport
 from ._types import Timeout, TimeoutTypes
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from ._batches import Batches
     from ._files import Files
     from ._uploads import Uploads
@@ -23,6 +25,35 @@ __all__ = ["DEFAULT_BASE_URL", "Client"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_TIMEOUT = Timeout()
+
+
+# Control characters, tab aside: a line break in a header value would start a new header.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _header_value(name: str, value: str) -> str:
+    """Refuse a value that cannot be sent as an HTTP header value; never echo it."""
+    found = _CONTROL.search(value)
+    if found is not None:
+        raise ValueError(
+            f"{name} contains a line break or another control character (at position "
+            f"{found.start()}), which cannot be sent in an HTTP header; check how it was read"
+        )
+    return value
+
+
+def identity_headers(api_key: str, organization: str | None, project: str | None) -> dict[str, str]:
+    """The headers that say who is calling, sent with every request.
+
+    Raises:
+        ValueError: A value has a line break or another control character.
+    """
+    headers = {"Authorization": f"Bearer {_header_value('api_key', api_key)}"}
+    if organization:
+        headers["OpenAI-Organization"] = _header_value("organization", organization)
+    if project:
+        headers["OpenAI-Project"] = _header_value("project", project)
+    return headers
 
 
 def _env(name: str) -> str | None:
@@ -72,12 +103,18 @@ class Client:
         retry_policy: Full control over retries and backoff, instead of ``max_retries``.
         webhook_secret: The ``whsec_...`` secret that :attr:`webhooks` verifies
             signatures with; defaults to ``OPENAI_WEBHOOK_SECRET``.
+        allow_insecure_http: Accept a plain ``http://`` base URL to another machine,
+            which sends the key unencrypted. Without it only ``https://`` and this
+            machine (``localhost``, ``127.0.0.0/8``, ``::1``) are accepted.
 
     Raises:
         OpenAIError: No API key was given and ``OPENAI_API_KEY`` is not set.
         TypeError: Both ``max_retries`` and ``retry_policy`` were given, or
             ``retry_policy`` is not a :class:`RetryPolicy`.
-        ValueError: ``max_retries`` is not a whole number >= 0.
+        ValueError: ``max_retries`` is not a whole number >= 0; ``base_url`` is not an
+            http(s) URL, or plain http to another machine without ``allow_insecure_http``;
+            or a header value (the key, the organization, the project) has a line break or
+            another control character.
     """
 
     def __init__(
@@ -92,6 +129,7 @@ class Client:
         session: aiohttp.ClientSession | None = None,
         retry_policy: RetryPolicy | None = None,
         webhook_secret: str | None = None,
+        allow_insecure_http: bool = False,
     ) -> None:
         api_key = api_key or _env("OPENAI_API_KEY")
         if not api_key:
@@ -107,11 +145,12 @@ class Client:
         self.webhook_secret = webhook_secret or _env("OPENAI_WEBHOOK_SECRET")
         self._transport = Transport(
             base_url=self.base_url,
-            headers=default_headers(api_key, self.organization, self.project),
+            headers=identity_headers(api_key, self.organization, self.project),
             timeout=self.timeout,
-            retry=self.retry_policy,
             session=session,
+            allow_insecure_http=allow_insecure_http,
         )
+        self._api = API(self._transport, self.retry_policy)
         self.base_url = self._transport.base_url
         self._uploads: Uploads | None = None
         self._files: Files | None = None
@@ -127,7 +166,7 @@ class Client:
         if self._batches is None:
             from ._batches import Batches
 
-            self._batches = Batches(self._transport, files=self.files)
+            self._batches = Batches(self._api, files=self.files)
         return self._batches
 
     @property
@@ -136,7 +175,7 @@ class Client:
         if self._files is None:
             from ._files import Files
 
-            self._files = Files(self._transport, uploads=self.uploads)
+            self._files = Files(self._api, uploads=self.uploads)
         return self._files
 
     @property
@@ -145,7 +184,7 @@ class Client:
         if self._uploads is None:
             from ._uploads import Uploads
 
-            self._uploads = Uploads(self._transport)
+            self._uploads = Uploads(self._api)
         return self._uploads
 
     @property
@@ -170,9 +209,11 @@ class Client:
         return self._transport.closed
 
     async def close(self) -> None:
-        """Close the session this client created (a borrowed one stays open).
+        """Abort the calls in flight and close the session this client created.
 
-        Safe to call more than once; any request after it raises ClientClosedError.
+        Calls in flight (requests, walks, content readers, downloads, waits) end at once
+        with ClientClosedError, on a borrowed session too, which stays open. Safe to call
+        more than once; any request after it raises ClientClosedError.
         """
         await self._transport.close()
 

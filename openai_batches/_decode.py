@@ -1,4 +1,7 @@
-"""From a 2xx answer to a model: pure functions of the response, tested without a server.
+"""From an answer to a model or an error: pure functions, tested without a server.
+
+:class:`Response` is an answer as the transport read it: status, headers and the whole
+body. Nothing here imports aiohttp.
 
 Bodies are parsed with orjson, which takes half the time of ``json.loads`` and so pays
 for building typed models instead of plain dicts. orjson and the converter (cattrs) are
@@ -8,17 +11,37 @@ openai_batches`` close to the cost of importing aiohttp alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from ._errors import APIResponseValidationError
-from ._transport import Response
+import attrs
 
-__all__ = ["decode", "item_error", "parse_json", "structure_hook"]
+from ._errors import APIResponseValidationError
+
+__all__ = ["Response", "as_is", "decode", "decoder", "item_error", "parse_json", "structure_hook"]
 
 T = TypeVar("T")
 
 _SNIPPET = 200
+
+
+@attrs.frozen
+class Response:
+    """A fully read answer.
+
+    ``headers`` are case-insensitive when the transport made them.
+    """
+
+    status: int
+    headers: Mapping[str, str] = attrs.field(repr=False)
+    body: bytes = attrs.field(repr=False)
+    method: str
+    url: str
+
+    @property
+    def request_id(self) -> str | None:
+        """The ``x-request-id`` header."""
+        return self.headers.get("x-request-id")
 
 
 def parse_json(response: Response) -> Any:
@@ -55,6 +78,20 @@ def decode(response: Response, cl: type[T]) -> T:
         return hook(data, cl)
     except Exception as exc:
         raise _validation_error(data, cl, response, "$") from exc
+
+
+def as_is(response: Response) -> Response:
+    """The answer itself, for callers that decode it later (such as the page walker)."""
+    return response
+
+
+def decoder(cl: type[T]) -> Callable[[Response], T]:
+    """A function that decodes a 2xx answer into ``cl`` (see :func:`decode`)."""
+
+    def decode_into(response: Response) -> T:
+        return decode(response, cl)
+
+    return decode_into
 
 
 def structure_hook(cl: type[T]) -> Callable[[Any, Any], T]:

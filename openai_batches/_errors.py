@@ -3,9 +3,10 @@
 The names follow openai-python, so code can move between the two::
 
     OpenAIError
-     ├── ClientClosedError            a call on a closed client
+     ├── ClientClosedError            a call on a closed client, or in flight when it closed
      ├── APIError                     something went wrong talking to the API
-     │    ├── APIStatusError          the API answered 4xx or 5xx
+     │    ├── APIStatusError          the API answered 3xx, 4xx or 5xx
+     │    │    ├── RedirectError              3xx: never followed (.location)
      │    │    ├── BadRequestError            400
      │    │    ├── AuthenticationError        401
      │    │    ├── PermissionDeniedError      403
@@ -13,13 +14,15 @@ The names follow openai-python, so code can move between the two::
      │    │    ├── ConflictError              409
      │    │    ├── UnprocessableEntityError   422
      │    │    ├── RateLimitError             429
+     │    │    │    └── InsufficientQuotaError  429 insufficient_quota: never retried
      │    │    └── InternalServerError        >= 500
      │    ├── APIConnectionError      no answer: refused, reset, cut short
      │    │    └── APITimeoutError    no answer in time
-     │    ├── APIResponseValidationError  a 2xx answer that is not the expected JSON
-     │    │                           (also importable as ResponseValidationError)
+     │    ├── APIResponseValidationError  a 2xx answer that is not the expected JSON (or an
+     │    │                           HTML page for a file's content; also importable as
+     │    │                           ResponseValidationError)
      │    ├── PaginationError         a listing whose cursors do not advance
-     │    └── DownloadSizeError       a download's size differs from the file's
+     │    └── DownloadSizeError       content or a download whose size is not the file's
      ├── WaitTimeoutError             a batch not final by a wait's deadline (also TimeoutError)
      ├── JSONLError                   a JSONL line that is not JSON or not the expected shape
      ├── BatchInputError              requests that would break a batch's rules (duplicate ids...)
@@ -27,12 +30,13 @@ The names follow openai-python, so code can move between the two::
      │                                (also a ValueError, as in openai-python)
      └── (ValueError / TypeError for bad arguments, raised before any request)
 
-Nothing else escapes: aiohttp, JSON and cattrs exceptions are chained as ``__cause__``.
+Nothing else escapes: aiohttp, JSON and cattrs exceptions are chained as ``__cause__``,
+with the key taken out of them. An error given up on after retries says how many attempts
+were made (``APIError.attempts``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +55,7 @@ __all__ = [
     "ClientClosedError",
     "ConflictError",
     "DownloadSizeError",
+    "InsufficientQuotaError",
     "InternalServerError",
     "InvalidWebhookSignatureError",
     "JSONLError",
@@ -59,6 +64,7 @@ __all__ = [
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedirectError",
     "ResponseValidationError",
     "UnprocessableEntityError",
     "WaitTimeoutError",
@@ -72,7 +78,7 @@ class OpenAIError(Exception):
 
 
 class ClientClosedError(OpenAIError, RuntimeError):
-    """A request was made on a client that has been closed."""
+    """A call was made on a closed client, or was in flight when the client closed."""
 
 
 class APIError(OpenAIError):
@@ -82,6 +88,7 @@ class APIError(OpenAIError):
         message: What went wrong, in words.
         method: The HTTP method of the failed request.
         url: The URL of the failed request.
+        attempts: How many times the request was sent before giving up.
     """
 
     def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
@@ -89,10 +96,18 @@ class APIError(OpenAIError):
         self.message = message
         self.method = method
         self.url = url
+        self.attempts = 1
+
+    def _gave_up_after(self, attempts: int) -> None:
+        """Record that the request was sent ``attempts`` times; the message says so."""
+        if attempts > 1 and self.attempts == 1:
+            self.message = f"{self.message}; gave up after {attempts} attempts"
+            self.args = (self.message, *self.args[1:])
+        self.attempts = attempts
 
 
 class APIStatusError(APIError):
-    """The API answered with a 4xx or 5xx status.
+    """The API answered with a status other than success: 4xx, 5xx, or a 3xx redirect.
 
     Attributes:
         status_code: The HTTP status.
@@ -132,6 +147,22 @@ class APIStatusError(APIError):
         return f"Error code: {self.status_code} - {self.message}{rid}"
 
 
+class RedirectError(APIStatusError):
+    """3xx: the answer points elsewhere, and this client follows no redirect.
+
+    Following one could send a create's body, or the key, to another server, or turn a
+    POST into a GET that returns some other object as the result. The API itself does not
+    redirect: a redirect usually means a proxy or a base URL to correct.
+
+    Attributes:
+        location: The ``Location`` the answer points to, if it gave one.
+    """
+
+    def __init__(self, message: str, *, location: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.location = location
+
+
 class BadRequestError(APIStatusError):
     """400: the request was malformed or had invalid parameters."""
 
@@ -158,6 +189,13 @@ class UnprocessableEntityError(APIStatusError):
 
 class RateLimitError(APIStatusError):
     """429: too many requests, or a quota was reached."""
+
+
+class InsufficientQuotaError(RateLimitError):
+    """429 with ``insufficient_quota``: the account's quota or credit is used up.
+
+    Waiting does not clear it, so it is never retried; raise the limit or add credit.
+    """
 
 
 class InternalServerError(APIStatusError):
@@ -222,7 +260,7 @@ class PaginationError(APIError):
 
 
 class DownloadSizeError(APIError):
-    """A download's byte count differs from the file's ``bytes``; nothing was written.
+    """Content whose byte count differs from the file's ``bytes``; a download writes nothing.
 
     Attributes:
         expected: The file's size according to the API.
@@ -352,33 +390,54 @@ def status_error(
     """Build the exception for an error answer; a pure function of the response.
 
     The API sends ``{"error": {"message", "type", "param", "code"}}``; a proxy may send
-    an HTML page or plain text instead, which is kept as a snippet in the message.
+    an HTML page or plain text instead, which is kept as a snippet in the message. A body
+    nested too deeply to parse is kept as text, and nothing in it is ever turned back
+    into text by recursion, so no body can make this raise.
     """
+    import orjson  # loaded with the first answer, not with the package
+
     cls = _STATUS_ERRORS.get(status)
     if cls is None:
         cls = InternalServerError if status >= 500 else APIStatusError
     decoded: object
     try:
-        decoded = json.loads(body) if body else None
-    except ValueError:
+        decoded = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:  # not JSON, or nested beyond orjson's depth limit
         decoded = body.decode("utf-8", "replace")
     error: Any = decoded.get("error") if isinstance(decoded, dict) else None
     fields: dict[str, str | None] = {"type": None, "code": None, "param": None}
     if isinstance(error, dict):
         message = error.get("message") or ""
         for name in fields:
-            value = error.get(name)
-            fields[name] = None if value is None else str(value)
+            fields[name] = _text(error.get(name), body)
     elif isinstance(decoded, str):
-        message = " ".join(decoded.split())[:_SNIPPET]
+        message = _snippet(decoded)
     elif isinstance(error, str):
         message = error
     else:
-        message = json.dumps(decoded)[:_SNIPPET] if decoded is not None else ""
+        message = _text(decoded, body) or ""
     if not isinstance(message, str):
-        message = json.dumps(message)
+        message = _text(message, body) or ""
     if not message:
         message = f"HTTP {status} with an empty body"
+    if 300 <= status < 400:
+        location = headers.get("location")
+        where = f"to {location}" if location else "with no Location"
+        return RedirectError(
+            f"The API answered {status}, a redirect {where}; this client does not follow "
+            "redirects, so that no request or key goes anywhere but base_url. If the API "
+            "has moved, set base_url to its new address.",
+            location=location,
+            status_code=status,
+            request_id=headers.get("x-request-id"),
+            body=decoded,
+            headers=headers,
+            method=method,
+            url=url,
+            **fields,
+        )
+    if cls is RateLimitError and "insufficient_quota" in (fields["code"], fields["type"]):
+        cls = InsufficientQuotaError
     return cls(
         message,
         status_code=status,
@@ -389,3 +448,21 @@ def status_error(
         url=url,
         **fields,
     )
+
+
+def _snippet(text: str) -> str:
+    return " ".join(text.split())[:_SNIPPET]
+
+
+def _text(value: object, body: bytes) -> str | None:
+    """A field of an error body as short text; ``None`` stays ``None``."""
+    import orjson
+
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float):
+        return str(value)
+    try:
+        return orjson.dumps(value).decode()[:_SNIPPET]
+    except TypeError:  # nested deeper than orjson writes: quote the body as it came
+        return _snippet(body.decode("utf-8", "replace"))

@@ -6,30 +6,36 @@ timeout between chunks and no deadline on the whole transfer.
 
 Duplicate-safe uploads: when an upload attempt's outcome is unknown (the connection
 failed or timed out, or the API answered 5xx), the attempt may still have created the
-file. Before retrying, and before raising the final error, the client lists the newest
-100 files of the same purpose and takes the newest one with the same ``filename`` and
-``bytes`` created since the call began (less :data:`CLOCK_SKEW` seconds, since
-``created_at`` is the server's clock); if there is one, it is returned and nothing is sent
-again. Another process uploading an identical file (same name, size and purpose) in the
-same few minutes could be mistaken for the lost attempt: give concurrent uploads
-distinct file names.
+file; when its 2xx answer cannot be read, it did. So before the first attempt the client
+lists the newest 100 files of the same purpose, and after such an attempt, before
+retrying or raising, it lists them again and takes the newest file with the same
+``filename`` and ``bytes`` that was not there before (nor older than the oldest file
+listed before): a file that existed before the call is never taken for its result, and
+no clock is compared. If one is found, it is returned and nothing is sent again. If the
+first listing failed (a key that may not list files, say), an unknown outcome is raised
+with a note rather than sent again. Another process uploading an identical file (same
+name, size and purpose) during the call could still be mistaken for the lost attempt:
+give concurrent uploads distinct file names.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import os
 import re
 import secrets
-import time
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
 from contextlib import aclosing, suppress
 from pathlib import Path
-from typing import IO, Literal, overload
+from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, overload
 
-from ._decode import decode
-from ._errors import APIConnectionError, DownloadSizeError
+import attrs
+
+from ._api import API
+from ._decode import Response, as_is, decoder
+from ._errors import APIConnectionError, APIError, DownloadSizeError, ResponseValidationError
 from ._expiry import ExpiresAfter, check_expires_after
 from ._filters import Seconds, file_filter, filter_pages
 from ._many import Ids, call_many
@@ -44,12 +50,21 @@ from ._pagination import (
     structured_pages,
     walk_pages,
 )
+from ._retry import StopRetrying
 from ._scan import scan_pages
-from ._transport import FilePart, FormField, Response, Transport, encode_path
-from ._types import USE_CLIENT_DEFAULT, Order, TimeoutTypes, UseClientDefault
-from ._uploads import Uploads, check_purpose, local_size
+from ._sources import FileInput, FilePart, FormField, OnUploadProgress, source_of
+from ._types import USE_CLIENT_DEFAULT, Order, TimeoutTypes, UseClientDefault, check_seconds
+from ._uploads import Uploads, check_purpose
+from ._urls import encode_path
+
+if TYPE_CHECKING:
+    from ._transport import Stream
 
 __all__ = ["DownloadSizeError", "Files"]
+
+log = logging.getLogger("openai_batches")
+
+T = TypeVar("T")
 
 #: The API's largest page of files.
 MAX_FILES_PAGE = 10_000
@@ -59,73 +74,12 @@ MAX_FILES_PAGE = 10_000
 DEFAULT_FILES_PAGE = 1_000
 #: The API's largest single ``POST /files`` upload; larger files go through the Uploads API.
 MAX_SINGLE_UPLOAD = 512 * 1024**2
-#: How far the server's clock may be behind ours when looking for a lost upload, in seconds.
-CLOCK_SKEW = 300
-#: How many of the newest files are looked at for a lost upload.
+#: How many of the newest files are looked at, before an upload and for a lost one.
 LOOKBACK = 100
 #: Downloads are written to disk in batches of about this many bytes, from a thread.
 _WRITE_BATCH = 1 << 20
 #: The default read timeout for content: the longest gap between two chunks, in seconds.
 READ_TIMEOUT = 300.0
-
-FileInput = str | os.PathLike[str] | bytes | bytearray | memoryview | AsyncIterable[bytes]
-
-
-#: Called with the bytes of the file sent so far (see :meth:`Files.create`).
-OnUploadProgress = Callable[[int], object]
-
-#: The size of the pieces a path or bytes are sent in when progress is reported.
-_PROGRESS_CHUNK = 1 << 20
-
-
-class _Counted:
-    """An async iterable of bytes, used once, that counts what passed through it."""
-
-    def __init__(
-        self, source: AsyncIterable[bytes], on_progress: OnUploadProgress | None = None
-    ) -> None:
-        self._source = source
-        self._on_progress = on_progress
-        self.size = 0
-        self.done = False
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._source:
-            if not isinstance(chunk, bytes | bytearray | memoryview):
-                raise TypeError(f"the file's iterator must yield bytes, got {type(chunk).__name__}")
-            self.size += len(chunk)
-            yield chunk
-            if self._on_progress is not None:
-                self._on_progress(self.size)
-        self.done = True
-
-
-def _reporting(
-    file: str | os.PathLike[str] | bytes | bytearray | memoryview, on_progress: OnUploadProgress
-) -> Callable[[], AsyncIterator[bytes]]:
-    """A fresh reader of ``file`` per attempt, reporting the bytes sent as it goes."""
-
-    async def chunks() -> AsyncIterator[bytes]:
-        sent = 0
-        on_progress(0)
-        if isinstance(file, bytes | bytearray | memoryview):
-            view = memoryview(file).cast("B")
-            for start in range(0, len(view), _PROGRESS_CHUNK):
-                chunk = bytes(view[start : start + _PROGRESS_CHUNK])
-                yield chunk
-                sent += len(chunk)
-                on_progress(sent)
-            return
-        reader = await asyncio.to_thread(open, file, "rb")
-        try:
-            while chunk := await asyncio.to_thread(reader.read, _PROGRESS_CHUNK):
-                yield chunk
-                sent += len(chunk)
-                on_progress(sent)
-        finally:
-            reader.close()
-
-    return chunks
 
 
 def _no_file(file_id: str | None) -> bool:
@@ -160,20 +114,20 @@ class Files:
     """Upload, inspect, download and list files.
 
     Args:
-        transport: The client's transport.
+        api: The client's requests.
         uploads: The Uploads resource used for large files; one is made if not given.
         max_single_upload: Files larger than this many bytes go through the Uploads API.
     """
 
     def __init__(
         self,
-        transport: Transport,
+        api: API,
         *,
         uploads: Uploads | None = None,
         max_single_upload: int = MAX_SINGLE_UPLOAD,
     ) -> None:
-        self._transport = transport
-        self._uploads = Uploads(transport) if uploads is None else uploads
+        self._api = api
+        self._uploads = Uploads(api) if uploads is None else uploads
         self.max_single_upload = max_single_upload
 
     async def create(
@@ -221,24 +175,10 @@ class Files:
             filename = os.path.basename(os.fspath(file)) if filename is None else filename
         elif filename is None:
             raise ValueError("filename is required when the content is bytes or an iterable")
-        size: int | None
-        if isinstance(file, str | os.PathLike | bytes | bytearray | memoryview):
-            size = local_size(file)
-            source: FilePart = FilePart(
-                "file", filename, file if on_progress is None else _reporting(file, on_progress)
-            )
-            counted = None
-        elif isinstance(file, AsyncIterable):
-            if use_uploads:
-                raise ValueError("use_uploads needs the size up front: pass a path or bytes")
-            size = None
-            counted = _Counted(file, on_progress)
-            source = FilePart("file", filename, counted)
-        else:
-            raise TypeError(
-                "file must be a path, bytes or an async iterable of bytes, "
-                f"got {type(file).__name__}"
-            )
+        source = source_of(file, on_progress)
+        size = source.size
+        if use_uploads and size is None:
+            raise ValueError("use_uploads needs the size up front: pass a path or bytes")
         if use_uploads or (
             use_uploads is None and size is not None and size > self.max_single_upload
         ):
@@ -257,33 +197,66 @@ class Files:
                 ("expires_after[anchor]", "created_at"),
                 ("expires_after[seconds]", str(seconds)),
             ]
-        fields.append(source)
-        since = int(time.time()) - CLOCK_SKEW
+        fields.append(FilePart("file", filename, source))
+        before = await self._files_before(purpose, timeout)
 
-        async def reconcile() -> FileObject | None:
-            nbytes = size if counted is None else (counted.size if counted.done else None)
+        async def recover() -> FileObject | None:
+            nbytes = source.sent_size
             if nbytes is None:
                 return None  # not all of it was sent: the API cannot have made the file
-            return await self._find_lost_upload(filename, purpose, nbytes, since)
+            if before is None:
+                raise StopRetrying(
+                    "The files could not be listed before the upload, so a file it may have "
+                    "made cannot be told from an earlier one; it was not sent again."
+                )
+            return await self._find_lost_upload(filename, purpose, nbytes, before, timeout)
 
-        result = await self._transport.request_form(
-            "POST", "files", fields, timeout=timeout, reconcile=reconcile
+        return await self._api.request(
+            "POST", "files", decoder(FileObject), form=fields, timeout=timeout, recover=recover
         )
-        return result if isinstance(result, FileObject) else decode(result, FileObject)
+
+    async def _files_before(
+        self, purpose: str, timeout: TimeoutTypes | UseClientDefault
+    ) -> _Listed | None:
+        """The newest files of ``purpose`` before an upload, or ``None`` if listing fails."""
+        try:
+            page = await self._list_newest(purpose, timeout)
+        except APIError as exc:
+            log.info("Could not list the files before an upload: %s", exc)
+            return None
+        oldest = page.data[-1].created_at if page.data else 0
+        return _Listed(frozenset(f.id for f in page.data), page.has_more, oldest)
 
     async def _find_lost_upload(
-        self, filename: str, purpose: str, nbytes: int, since: int
+        self,
+        filename: str,
+        purpose: str,
+        nbytes: int,
+        before: _Listed,
+        timeout: TimeoutTypes | UseClientDefault,
     ) -> FileObject | None:
-        """The newest file that a lost upload attempt may have created, if any."""
-        params: dict[str, str | int] = {"purpose": purpose, "order": "desc", "limit": LOOKBACK}
-        response = await self._transport.request("GET", "files", params=params)
-        page = decode(response, Page[FileObject])
+        """The newest file that a lost upload attempt may have created, if any.
+
+        Never one of the files listed before the upload, nor one older than the oldest of
+        them (it was beyond that listing, so it existed too).
+        """
+        page = await self._list_newest(purpose, timeout)
         for candidate in page.data:
-            if candidate.created_at < since:
-                break  # newest first: the rest are older still
+            if candidate.id in before.ids:
+                continue
+            if before.more and candidate.created_at <= before.oldest:
+                break  # newest first: this one and the rest existed before the upload
             if candidate.filename == filename and candidate.bytes == nbytes:
                 return candidate
         return None
+
+    def _list_newest(
+        self, purpose: str, timeout: TimeoutTypes | UseClientDefault
+    ) -> Awaitable[Page[FileObject]]:
+        params: dict[str, str | int] = {"purpose": purpose, "order": "desc", "limit": LOOKBACK}
+        return self._api.request(
+            "GET", "files", decoder(Page[FileObject]), params=params, timeout=timeout
+        )
 
     async def retrieve(
         self, file_id: str, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
@@ -295,7 +268,7 @@ class Files:
             NotFoundError: There is no such file.
         """
         path = _file_path("files/{}", file_id)
-        return decode(await self._transport.request("GET", path, timeout=timeout), FileObject)
+        return await self._api.request("GET", path, decoder(FileObject), timeout=timeout)
 
     async def delete(
         self, file_id: str, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
@@ -307,7 +280,7 @@ class Files:
             NotFoundError: There is no such file (or it was already deleted).
         """
         path = _file_path("files/{}", file_id)
-        return decode(await self._transport.request("DELETE", path, timeout=timeout), FileDeleted)
+        return await self._api.request("DELETE", path, decoder(FileDeleted), timeout=timeout)
 
     @overload
     def retrieve_many(
@@ -482,6 +455,7 @@ class Files:
         *,
         chunk_size: int = 1 << 16,
         read_timeout: float | None = READ_TIMEOUT,
+        expected_bytes: int | None = None,
     ) -> AsyncGenerator[bytes, None]:
         """Yield a file's content in chunks of at most ``chunk_size`` bytes.
 
@@ -489,19 +463,34 @@ class Files:
         sends no request. Close the iterator when stopping early (``contextlib.aclosing``);
         its connection is then closed rather than reused.
 
+        The content is checked against the file: its size must be the file's ``bytes``
+        (one more request fetches them, unless ``expected_bytes`` gives them), and an
+        HTML page (``text/html``) is refused unless the file is named ``.html``. An
+        answer announcing another length raises before yielding anything; without a
+        length, too many bytes raise before the extra ones are yielded, too few at the end.
+
         Args:
-            read_timeout: The longest wait for the next chunk; the whole transfer has no
-                deadline.
+            read_timeout: The longest wait for the next chunk (more than 0, or ``None``
+                for no limit); the whole transfer has no deadline.
+            expected_bytes: The file's size, when you have it (``FileObject.bytes``).
 
         Raises:
             NotFoundError: There is no such file.
             APIConnectionError: The content was cut short.
+            DownloadSizeError: The content's size is not the file's.
+            ResponseValidationError: The answer is an HTML page, not the file.
         """
+        check_seconds("read_timeout", read_timeout)
+        if expected_bytes is not None and (
+            isinstance(expected_bytes, bool)
+            or not isinstance(expected_bytes, int)
+            or expected_bytes < 0
+        ):
+            raise ValueError(f"expected_bytes must be a whole number >= 0, got {expected_bytes!r}")
         if _no_file(file_id):
             return _nothing()
         assert file_id is not None
-        path = encode_path("files/{}/content", file_id)
-        return self._chunks(path, chunk_size, read_timeout)
+        return self._chunks(file_id, chunk_size, read_timeout, expected_bytes)
 
     def lines(
         self,
@@ -523,11 +512,38 @@ class Files:
         return iter_lines(chunks, max_line_bytes=max_line_bytes, source=file_id or None)
 
     async def _chunks(
-        self, path: str, chunk_size: int, read_timeout: float | None
+        self,
+        file_id: str,
+        chunk_size: int,
+        read_timeout: float | None,
+        expected: int | None,
+        filename: str | None = None,
     ) -> AsyncGenerator[bytes, None]:
-        async with self._transport.stream("GET", path, read_timeout=read_timeout) as response:
-            async for chunk in response.iter_chunks(chunk_size):
+        """The content, checked against the file's size (looked up when not given)."""
+        if expected is None:
+            info = await self.retrieve(file_id)
+            expected, filename = info.bytes, info.filename
+        path = encode_path("files/{}/content", file_id)
+        received = 0
+        async with self._api.stream("GET", path, read_timeout=read_timeout) as stream:
+            _check_media_type(stream, file_id, filename)
+            announced = stream.content_length
+            if announced is not None and announced != expected:
+                # Refused before a byte is yielded: none of them would be the file's.
+                raise DownloadSizeError(
+                    f"The content of {file_id} is announced as {announced} bytes long, but "
+                    f"the file has {expected}",
+                    expected=expected,
+                    received=0,
+                    url=stream.url,
+                )
+            async for chunk in stream.iter_chunks(chunk_size):
+                received += len(chunk)
+                if received > expected:
+                    raise _size_error(file_id, expected, received, stream.url, "or more ")
                 yield chunk
+        if received != expected:
+            raise _size_error(file_id, expected, received, path, "")
 
     async def download(
         self,
@@ -542,13 +558,14 @@ class Files:
         The content goes to a temporary file beside ``path``; once its size matches the
         file's ``bytes`` it is flushed to disk and renamed over ``path``, and the directory
         is flushed so that the rename survives a crash. On any failure, cancellation
-        included, the temporary file is removed and ``path`` is untouched. The file gets
-        the permissions any new file gets (0666 less the umask).
+        included, the temporary file is closed and removed and ``path`` is untouched
+        (cancelled during the final flush and rename, ``path`` is either untouched or
+        whole). The file gets the permissions any new file gets (0666 less the umask).
 
         Args:
             file_id: The file; ``None`` or ``""`` means no file.
             path: The file to save it as, in a directory that exists.
-            read_timeout: The longest wait between two reads.
+            read_timeout: The longest wait between two reads (more than 0, or ``None``).
             on_progress: Called with ``(bytes received, file size)`` after each chunk.
 
         Returns:
@@ -562,18 +579,20 @@ class Files:
             APIConnectionError: The content was cut short or the connection failed.
             DownloadSizeError: The content's size is not the file's ``bytes``.
         """
+        check_seconds("read_timeout", read_timeout)
         if _no_file(file_id):
             return None
         assert file_id is not None
         target, directory, name = _target(path)
         info = await self.retrieve(file_id)
         url_path = encode_path("files/{}/content", file_id)
-        fd, temp = await _make_temp(directory, name)
+        # Made here, not in a worker thread: a task cancelled while a thread makes the file
+        # would never learn its name or descriptor, to close and remove it. Making a file
+        # is one quick system call, and nothing can cancel the task between it and the try.
+        fd, temp = _create_beside(directory, name)
         out = _open_fd(fd)
         try:
-            received = await self._write_content(
-                out, url_path, info, target, read_timeout, on_progress
-            )
+            received = await self._write_content(out, info, target, read_timeout, on_progress)
             if received != info.bytes:
                 raise DownloadSizeError(
                     f"Downloading {file_id} to {target} got {received} bytes but the file has "
@@ -582,8 +601,7 @@ class Files:
                     received=received,
                     url=url_path,
                 )
-            await asyncio.to_thread(_sync_and_close, out)
-            await asyncio.to_thread(_replace_durably, temp, target, directory)
+            await _to_the_end(_finish, out, temp, target, directory)
         except BaseException:
             out.close()
             _remove(temp)
@@ -593,7 +611,6 @@ class Files:
     async def _write_content(
         self,
         out: IO[bytes],
-        url_path: str,
         info: FileObject,
         target: str,
         read_timeout: float | None,
@@ -603,18 +620,17 @@ class Files:
         received = 0
         batch: list[bytes] = []
         batched = 0
+        chunks = self._chunks(info.id, 1 << 16, read_timeout, info.bytes, info.filename)
         try:
-            async with aclosing(self._chunks(url_path, 1 << 16, read_timeout)) as chunks:
+            async with aclosing(chunks):
                 async for chunk in chunks:
                     received += len(chunk)
-                    if received > info.bytes:
-                        break  # too long already: the size check below reports it
                     batch.append(chunk)
                     batched += len(chunk)
                     if on_progress is not None:
                         on_progress(received, info.bytes)
                     if batched >= _WRITE_BATCH:
-                        await asyncio.to_thread(out.writelines, batch)
+                        await _to_the_end(out.writelines, batch)
                         batch, batched = [], 0
         except APIConnectionError as exc:
             raise type(exc)(
@@ -623,8 +639,16 @@ class Files:
                 method=exc.method,
                 url=exc.url,
             ) from exc
+        except DownloadSizeError as exc:
+            raise DownloadSizeError(
+                f"Downloading {info.id} to {target} got {exc.received} bytes but the file has "
+                f"{info.bytes}; nothing was written",
+                expected=info.bytes,
+                received=exc.received,
+                url=exc.url,
+            ) from exc
         if batch:
-            await asyncio.to_thread(out.writelines, batch)
+            await _to_the_end(out.writelines, batch)
         return received
 
     def pages(
@@ -748,13 +772,50 @@ class Files:
             if not isinstance(purpose, str) or not purpose:
                 raise ValueError(f"purpose must be a non-empty string, got {purpose!r}")
             base["purpose"] = purpose
-        transport = self._transport
+        api = self._api
 
         def fetch(cursor: str | None) -> Awaitable[Response]:
             params = base if cursor is None else {**base, "after": cursor}
-            return transport.request("GET", "files", params=params, timeout=timeout)
+            return api.request("GET", "files", as_is, params=params, timeout=timeout)
 
         return walk_pages(fetch, check_cursor(after))
+
+
+@attrs.frozen
+class _Listed:
+    """The newest files of a purpose, listed before an upload."""
+
+    ids: frozenset[str]
+    #: Whether older files exist beyond those listed.
+    more: bool
+    #: The ``created_at`` of the oldest file listed (0 when none were).
+    oldest: int
+
+
+def _check_media_type(stream: Stream, file_id: str, filename: str | None) -> None:
+    """Refuse an HTML page for a file that is not one: a proxy's or a login page.
+
+    The API serves a file's content as ``application/octet-stream``.
+    """
+    media = stream.headers.get("Content-Type", "").partition(";")[0].strip().lower()
+    if media == "text/html" and not (filename or "").lower().endswith((".html", ".htm")):
+        raise ResponseValidationError(
+            f"The content of {file_id} came as an HTML page (text/html), which cannot be "
+            "the file: a proxy or a login page answered instead of the API",
+            status_code=stream.status,
+            request_id=stream.headers.get("x-request-id"),
+            method=stream.method,
+            url=stream.url,
+        )
+
+
+def _size_error(file_id: str, expected: int, received: int, url: str, more: str) -> Exception:
+    return DownloadSizeError(
+        f"The content of {file_id} is {received} bytes {more}long, but the file has {expected}",
+        expected=expected,
+        received=received,
+        url=url,
+    )
 
 
 async def _nothing() -> AsyncGenerator[bytes, None]:
@@ -800,29 +861,28 @@ def _create_beside(directory: str, name: str) -> tuple[int, str]:
     raise FileExistsError(errno.EEXIST, "No free temporary name to download into", directory)
 
 
-async def _make_temp(directory: str, name: str) -> tuple[int, str]:
-    """Create the temporary file a download is written to, beside its target.
+def _open_fd(fd: int) -> IO[bytes]:
+    return os.fdopen(fd, "wb")
 
-    A thread cannot be stopped: when the caller is cancelled while the thread creates the
-    file, it waits for the thread (however often it is cancelled meanwhile) and removes
-    the file before the cancellation goes on, so nothing is left behind.
+
+async def _to_the_end(function: Callable[..., T], *args: Any) -> T:
+    """Run ``function`` in a worker thread; if cancelled meanwhile, let the thread finish.
+
+    A thread cannot be stopped: were the cancellation raised at once, the caller's
+    cleanup would close and remove the file while the thread still writes or renames it.
     """
-    made = asyncio.ensure_future(asyncio.to_thread(_create_beside, directory, name))
+    future = asyncio.ensure_future(asyncio.to_thread(function, *args))
     try:
-        return await asyncio.shield(made)
+        return await asyncio.shield(future)
     except asyncio.CancelledError:
-        while not made.done():
-            with suppress(asyncio.CancelledError):
-                await asyncio.wait([made])
-        if not made.cancelled() and made.exception() is None:
-            fd, temp = made.result()
-            os.close(fd)
-            _remove(temp)
+        await asyncio.wait([future])  # a second cancellation stops only this wait
         raise
 
 
-def _open_fd(fd: int) -> IO[bytes]:
-    return os.fdopen(fd, "wb")
+def _finish(out: IO[bytes], temp: str, target: str, directory: str) -> None:
+    """Flush the temporary file to disk, close it, and rename it durably over ``target``."""
+    _sync_and_close(out)
+    _replace_durably(temp, target, directory)
 
 
 def _sync_and_close(out: IO[bytes]) -> None:

@@ -19,7 +19,7 @@ from collections.abc import (
 from typing import Protocol, TypeAlias, TypeVar
 
 from ._concurrency import concurrent_map
-from ._transport import encode_path
+from ._urls import encode_path
 
 __all__ = ["Ids", "call_many"]
 

@@ -3,8 +3,8 @@
 Every optional field may be absent or ``null`` and is then ``None``. Timestamps stay the
 API's unix seconds. Each decoded top-level object (:class:`Batch`, :class:`FileObject`)
 keeps the JSON it came from in ``raw``, so fields this version does not know about are
-never lost. Enums are open: a value the API adds later decodes to a new member of the
-enum that keeps its string.
+never lost. Enums are open: a value the API adds later decodes to an instance of the
+enum that keeps its string and says ``.known is False``.
 
 The classes are slotted and not frozen: decoding thousands of objects per page is the hot
 path of a listing, and frozen attrs classes take about twice as long to build.
@@ -12,7 +12,9 @@ path of a listing, and frozen attrs classes take about twice as long to build.
 
 from __future__ import annotations
 
+import contextlib
 import enum
+from collections import OrderedDict
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar
@@ -49,28 +51,45 @@ _NO_RAW: Mapping[str, Any] = MappingProxyType({})
 _raw = attrs.field(default=_NO_RAW, repr=False, eq=False)
 
 
+#: How many unknown enum values are kept for reuse, across all enums (least recently
+#: used first out): a listing full of a new status builds it once, yet values that are
+#: never seen again do not pile up.
+_UNKNOWN_KEPT = 256
+_unknown: OrderedDict[tuple[type, str], Any] = OrderedDict()
+
+
 class OpenEnum(enum.StrEnum):
     """A string enum that accepts values it does not know.
 
-    ``BatchStatus("completed") is BatchStatus.COMPLETED``; ``BatchStatus("paused")`` is a
-    new member whose value is ``"paused"``, created once and then reused. Members compare
-    equal to their strings either way.
+    ``BatchStatus("completed") is BatchStatus.COMPLETED``; ``BatchStatus("paused")`` is an
+    instance whose value is ``"paused"`` and whose :attr:`known` is false, never added to
+    the class's members. Values compare equal to their strings either way. Values are
+    case-sensitive, as in the API: ``BatchStatus("COMPLETED")`` is an unknown value.
     """
 
     @classmethod
     def _missing_(cls, value: object) -> Any:
         if not isinstance(value, str):
             return None
-        member = str.__new__(cls, value)
-        member._name_ = value.upper()
-        member._value_ = value
-        # Reuse the member next time, so unknown values stay cheap and identical.
-        return cls._value2member_map_.setdefault(value, member)
+        key = (cls, value)
+        member = _unknown.get(key)
+        if member is None:
+            member = str.__new__(cls, value)
+            member._name_ = value.upper()
+            member._value_ = value
+        # Models may be decoded in worker threads: a value another thread has just let go
+        # of, or an empty cache, is no error.
+        with contextlib.suppress(KeyError):
+            _unknown[key] = member
+            _unknown.move_to_end(key)
+            if len(_unknown) > _UNKNOWN_KEPT:
+                _unknown.popitem(last=False)
+        return member
 
     @property
     def known(self) -> bool:
         """Whether this value is one this version of the library was written for."""
-        return self._name_ in type(self).__members__
+        return type(self)._value2member_map_.get(self._value_) is self
 
 
 class BatchStatus(OpenEnum):

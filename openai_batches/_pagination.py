@@ -27,10 +27,9 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from typing import Any, Final, TypeVar
 
-from ._decode import decode, item_error, structure_hook
+from ._decode import Response, decode, item_error, structure_hook
 from ._errors import PaginationError
 from ._models import Page
-from ._transport import Response
 
 __all__ = [
     "check_cursor",

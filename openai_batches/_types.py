@@ -7,7 +7,7 @@ from typing import Any, Final, Literal, TypeAlias
 
 import attrs
 
-__all__ = ["USE_CLIENT_DEFAULT", "Timeout", "TimeoutTypes", "UseClientDefault"]
+__all__ = ["USE_CLIENT_DEFAULT", "Timeout", "TimeoutTypes", "UseClientDefault", "check_seconds"]
 
 
 class UseClientDefault(enum.Enum):
@@ -25,14 +25,32 @@ class UseClientDefault(enum.Enum):
 USE_CLIENT_DEFAULT: Final = UseClientDefault.USE_CLIENT_DEFAULT
 
 
-def _non_negative(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and value < 0:
-        raise ValueError(f"Timeout.{attribute.name} must be >= 0 or None, got {value!r}")
+def check_seconds(name: str, value: object) -> float | None:
+    """Check a time limit: a number of seconds above 0, or ``None`` for no limit.
+
+    Zero is refused rather than taken at its word or for "no limit" (which is what
+    aiohttp makes of it): a limit of 0 s could never be met.
+
+    Raises:
+        TypeError: It is not a number.
+        ValueError: It is 0, negative or NaN.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number of seconds or None, got {value!r}")
+    if not value > 0:
+        raise ValueError(f"{name} must be more than 0 seconds, or None for no limit; got {value!r}")
+    return float(value)
+
+
+def _positive(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    check_seconds(f"Timeout.{attribute.name}", value)
 
 
 @attrs.frozen
 class Timeout:
-    """How long a request may take, in seconds; ``None`` means no limit.
+    """How long a request may take, in seconds (more than 0); ``None`` means no limit.
 
     Args:
         total: The whole request, from connecting to the last byte of the body.
@@ -42,9 +60,9 @@ class Timeout:
             deadline meant for metadata calls.
     """
 
-    total: float | None = attrs.field(default=600.0, validator=_non_negative)
-    connect: float | None = attrs.field(default=5.0, validator=_non_negative)
-    read: float | None = attrs.field(default=None, validator=_non_negative)
+    total: float | None = attrs.field(default=600.0, validator=_positive)
+    connect: float | None = attrs.field(default=5.0, validator=_positive)
+    read: float | None = attrs.field(default=None, validator=_positive)
 
     @classmethod
     def of(cls, value: TimeoutTypes) -> Timeout:
@@ -57,7 +75,9 @@ class Timeout:
             raise TypeError(
                 f"timeout must be a number of seconds, a Timeout or None, got {value!r}"
             )
-        return cls(total=float(value), connect=min(5.0, float(value)), read=None)
+        seconds = check_seconds("timeout", value)
+        assert seconds is not None
+        return cls(total=seconds, connect=min(5.0, seconds), read=None)
 
 
 TimeoutTypes: TypeAlias = "float | Timeout | None"

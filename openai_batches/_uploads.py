@@ -17,15 +17,17 @@ import hashlib
 import logging
 import mimetypes
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import IO, Any
 
-from ._decode import decode
-from ._errors import APIError, APIResponseValidationError
+from ._api import API
+from ._decode import decoder
+from ._errors import APIResponseValidationError, OpenAIError
 from ._expiry import ExpiresAfter, check_expires_after, expires_after_json
 from ._models import FileObject, Upload, UploadPart
-from ._transport import FilePart, Transport, encode_path
+from ._sources import FilePart, local_size, part_reader
 from ._types import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
+from ._urls import encode_path
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -63,24 +65,6 @@ def check_purpose(purpose: object) -> str:
     return purpose
 
 
-def local_size(file: str | os.PathLike[str] | bytes | bytearray | memoryview) -> int:
-    """The size of bytes, or of the regular file at a path.
-
-    Raises:
-        FileNotFoundError: There is no such file.
-        IsADirectoryError: The path is a directory.
-        ValueError: The path is not a regular file (a FIFO, a device).
-    """
-    if isinstance(file, bytes | bytearray | memoryview):
-        return memoryview(file).nbytes
-    info = os.stat(file)  # raises FileNotFoundError with the path in the message
-    if os.path.isdir(file):
-        raise IsADirectoryError(21, "Is a directory, not a file to upload", os.fspath(file))
-    if not os.path.isfile(file):
-        raise ValueError(f"{os.fspath(file)!r} is not a regular file")
-    return info.st_size
-
-
 def guess_mime_type(filename: str) -> str:
     """The MIME type for a file name; JSONL, which ``mimetypes`` does not know, included."""
     if filename.endswith(".jsonl"):
@@ -101,20 +85,20 @@ class Uploads:
     """Send large files in parts through the Uploads API.
 
     Args:
-        transport: The client's transport.
+        api: The client's requests.
         part_size: Bytes per part in :meth:`upload_file`, up to 64 MB.
         concurrency: Parts sent at once in :meth:`upload_file`.
     """
 
     def __init__(
         self,
-        transport: Transport,
+        api: API,
         *,
         part_size: int = DEFAULT_PART_SIZE,
         concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
         _check_part_settings(part_size, concurrency)
-        self._transport = transport
+        self._api = api
         self.part_size = part_size
         self.concurrency = concurrency
 
@@ -147,8 +131,9 @@ class Uploads:
         seconds = check_expires_after(expires_after)
         if seconds is not None:
             body["expires_after"] = expires_after_json(seconds)
-        response = await self._transport.request("POST", "uploads", json=body, timeout=timeout)
-        return decode(response, Upload)
+        return await self._api.request(
+            "POST", "uploads", decoder(Upload), json=body, timeout=timeout
+        )
 
     async def add_part(
         self,
@@ -164,8 +149,9 @@ class Uploads:
         """
         path = encode_path("uploads/{}/parts", upload_id)
         form = [FilePart("data", "part", data)]
-        response = await self._transport.request_form("POST", path, form, timeout=timeout)
-        return decode(response, UploadPart)
+        return await self._api.request(
+            "POST", path, decoder(UploadPart), form=form, timeout=timeout
+        )
 
     async def complete(
         self,
@@ -188,16 +174,14 @@ class Uploads:
         body: dict[str, Any] = {"part_ids": list(part_ids)}
         if md5 is not None:
             body["md5"] = md5
-        response = await self._transport.request("POST", path, json=body, timeout=timeout)
-        return decode(response, Upload)
+        return await self._api.request("POST", path, decoder(Upload), json=body, timeout=timeout)
 
     async def cancel(
         self, upload_id: str, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
     ) -> Upload:
         """Cancel a pending upload; its parts are dropped."""
         path = encode_path("uploads/{}/cancel", upload_id)
-        response = await self._transport.request("POST", path, timeout=timeout)
-        return decode(response, Upload)
+        return await self._api.request("POST", path, decoder(Upload), timeout=timeout)
 
     async def upload_file(
         self,
@@ -298,8 +282,9 @@ class Uploads:
         reader: IO[bytes] | None = None
         try:
             if not isinstance(file, bytes | bytearray | memoryview):
-                reader = await asyncio.to_thread(open, file, "rb")
-            read = _part_reader(file, reader, md5, part_size)
+                # On the loop, not in a thread: see the notes in _sources.py.
+                reader = open(file, "rb")  # noqa: ASYNC230, SIM115
+            read = part_reader(file, reader, md5, part_size)
             async with asyncio.TaskGroup() as group:
                 for index in range(count):
                     # Read a part only once a slot is free: memory stays at `concurrency` parts.
@@ -324,34 +309,5 @@ class Uploads:
     async def _cancel_quietly(self, upload_id: str) -> None:
         try:
             await self.cancel(upload_id)
-        except APIError as exc:
+        except OpenAIError as exc:  # the client closed included: the upload expires in an hour
             log.warning("Could not cancel the failed upload %s: %s", upload_id, exc)
-
-
-def _part_reader(
-    file: str | os.PathLike[str] | bytes | bytearray | memoryview,
-    reader: IO[bytes] | None,
-    md5: Any,
-    part_size: int,
-) -> Callable[[int], Awaitable[bytes | memoryview]]:
-    """A function that returns part ``index`` and feeds it to ``md5``; call it in order."""
-    if reader is None:
-        view = memoryview(file).cast("B")  # type: ignore[arg-type]
-
-        async def from_memory(index: int) -> memoryview:
-            part = view[index * part_size : (index + 1) * part_size]
-            # hashlib releases the GIL on large buffers, so a thread runs it in parallel.
-            await asyncio.to_thread(md5.update, part)
-            return part
-
-        return from_memory
-
-    def read_and_hash() -> bytes:
-        data = reader.read(part_size)
-        md5.update(data)
-        return data
-
-    async def from_file(index: int) -> bytes:
-        return await asyncio.to_thread(read_and_hash)
-
-    return from_file

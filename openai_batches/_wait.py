@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING, Literal, TypeAlias
 import attrs
 
 from ._errors import (
-    APIConnectionError,
+    APIError,
     APIStatusError,
     ConflictError,
     OpenAIError,
     WaitTimeoutError,
 )
 from ._models import Batch, BatchRequestCounts, BatchStatus
-from ._retry import RetryPolicy, retry_after
+from ._retry import RetryPolicy, retry_after, why_not_retry
 
 if TYPE_CHECKING:
     from ._webhooks import BatchEvents
@@ -97,9 +97,11 @@ def _fingerprint(batch: Batch) -> tuple[BatchStatus, BatchRequestCounts | None]:
 
 
 def _transient(exc: OpenAIError, retry: RetryPolicy) -> bool:
-    if isinstance(exc, APIConnectionError):
-        return True
-    return isinstance(exc, APIStatusError) and retry.should_retry(exc.status_code, exc.headers)
+    """Whether a failed poll may be polled again: the same rules as any retry.
+
+    The poll went through the retry loop, which has already noted why not, if so.
+    """
+    return isinstance(exc, APIError) and why_not_retry(retry, exc) is None
 
 
 async def _notify(on_progress: OnProgress | None, batch: Batch) -> None:
@@ -207,7 +209,7 @@ async def _poll(
                 raise
             asked = retry_after(exc.headers) if isinstance(exc, APIStatusError) else None
             if asked is not None:
-                pause = max(pause, min(asked, retry.max_retry_after))
+                pause = max(pause, asked)  # never above max_retry_after: see _transient
             log.info("Polling the batch failed (%s); polling again in %.2fs", exc, pause)
         else:
             errors = 0

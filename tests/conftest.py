@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ import attrs
 import pytest
 from aiohttp import web
 
-import openai_batches._transport
+import openai_batches._retry
 from openai_batches import Client, RetryPolicy
 
 # pytester runs the test modules the documents show (tests/test_docs_code.py).
@@ -115,9 +116,9 @@ class LoopbackServer:
         return await handler(request)
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[LoopbackServer]:
-    """A running loopback server; its API base URL is ``server.url``."""
+@contextlib.asynccontextmanager
+async def serving() -> AsyncIterator[LoopbackServer]:
+    """Run a :class:`LoopbackServer` on a free port of 127.0.0.1."""
     loopback = LoopbackServer()
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", loopback._dispatch)
@@ -134,6 +135,20 @@ async def server() -> AsyncIterator[LoopbackServer]:
 
 
 @pytest.fixture
+async def server() -> AsyncIterator[LoopbackServer]:
+    """A running loopback server; its API base URL is ``server.url``."""
+    async with serving() as loopback:
+        yield loopback
+
+
+@pytest.fixture
+async def other_server() -> AsyncIterator[LoopbackServer]:
+    """A second loopback server: another origin than ``server``."""
+    async with serving() as loopback:
+        yield loopback
+
+
+@pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Record the transport's retry waits instead of sleeping through them."""
     waits: list[float] = []
@@ -141,5 +156,5 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def record(delay: float) -> None:
         waits.append(delay)
 
-    monkeypatch.setattr(openai_batches._transport, "_sleep", record)
+    monkeypatch.setattr(openai_batches._retry, "_sleep", record)
     return waits

@@ -24,7 +24,7 @@ from openai_batches import Client, RetryPolicy
 from openai_batches.testing import MockResponse
 from tests.conftest import LoopbackServer, reply, sample
 
-BASE = "http://api.test/v1"
+BASE = "https://api.test/v1"
 NO_WAIT = RetryPolicy(max_retries=2, initial_delay=0, max_delay=0)
 
 

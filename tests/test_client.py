@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import warnings
+from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -27,19 +29,19 @@ def test_missing_key_names_the_variable() -> None:
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
-    monkeypatch.setenv("OPENAI_BASE_URL", "http://proxy.local/openai/v1/")
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://proxy.local/openai/v1/")
     monkeypatch.setenv("OPENAI_ORG_ID", "org-1")
     monkeypatch.setenv("OPENAI_PROJECT_ID", "proj-1")
     client = Client()
-    assert client.base_url == "http://proxy.local/openai/v1"
+    assert client.base_url == "https://proxy.local/openai/v1"
     assert (client.organization, client.project) == ("org-1", "proj-1")
 
 
 def test_arguments_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OPENAI_BASE_URL", "http://env.local/v1")
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://env.local/v1")
     monkeypatch.setenv("OPENAI_ORG_ID", "")
-    client = Client("sk-arg", base_url="http://arg.local/v1", organization=None)
-    assert client.base_url == "http://arg.local/v1"
+    client = Client("sk-arg", base_url="https://arg.local/v1", organization=None)
+    assert client.base_url == "https://arg.local/v1"
     assert client.organization is None
 
 
@@ -51,6 +53,42 @@ def test_default_base_url() -> None:
 def test_bad_base_url_is_refused(url: str) -> None:
     with pytest.raises(ValueError, match="base_url"):
         Client("sk", base_url=url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://proxy.local/v1",
+        "http://10.0.0.5:8080/v1",
+        "http://[2001:db8::1]/v1",
+        "http://localhost.example.com/v1",
+        "http://127.0.0.1.example.com/v1",
+        "http://0.0.0.0:8000/v1",
+    ],
+)
+def test_plain_http_to_another_host_is_refused_unless_allowed(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ValueError, match=r"allow_insecure_http=True"):
+        Client("sk", base_url=url)
+    monkeypatch.setenv("OPENAI_BASE_URL", url)
+    with pytest.raises(ValueError, match=r"allow_insecure_http=True"):
+        Client("sk")
+    assert Client("sk", base_url=url, allow_insecure_http=True).base_url == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/v1",
+        "http://127.1.2.3/v1",
+        "http://localhost/v1",
+        "http://LOCALHOST:1/v1",
+        "http://[::1]:9/v1",
+    ],
+)
+def test_plain_http_to_this_machine_is_allowed(url: str) -> None:
+    Client("sk", base_url=url)
 
 
 def test_repr_never_shows_the_key() -> None:
@@ -179,6 +217,17 @@ async def test_html_proxy_page_becomes_a_status_error(server: LoopbackServer) ->
             await client.batches.retrieve("b")
 
 
+async def test_a_deeply_nested_error_body_is_retried_and_raised_typed(
+    server: LoopbackServer, sleeps: list[float]
+) -> None:
+    nested = "[" * 100_000 + "]" * 100_000
+    server.add("GET", "/v1/batches/b", reply(503, text=nested))
+    async with server.client() as client:
+        with pytest.raises(ob.InternalServerError):
+            await client.batches.retrieve("b")
+    assert len(server.seen) == 3
+
+
 async def test_html_2xx_is_a_validation_error(server: LoopbackServer) -> None:
     server.add(
         "GET", "/v1/batches/b", reply(200, text="<html>login</html>", content_type="text/html")
@@ -228,6 +277,65 @@ async def test_retries_run_out_and_the_last_error_is_raised(
     assert len(sleeps) == 3
     for full, waited in zip([0.5, 1.0, 2.0], sleeps, strict=True):
         assert full * 0.75 <= waited <= full
+
+
+QUOTA = {
+    "error": {
+        "message": "You exceeded your current quota, please check your plan and billing.",
+        "type": "insufficient_quota",
+        "param": None,
+        "code": "insufficient_quota",
+    }
+}
+
+
+async def test_insufficient_quota_is_raised_at_once(
+    server: LoopbackServer, sleeps: list[float]
+) -> None:
+    server.add(
+        "GET",
+        "/v1/batches/b",
+        reply(429, QUOTA, headers={"retry-after": "1", "x-should-retry": "true"}),
+        reply(json_body=BATCH),
+    )
+    async with server.client() as client:
+        with pytest.raises(ob.InsufficientQuotaError, match="quota"):
+            await client.batches.retrieve("b")
+    assert len(server.seen) == 1
+    assert sleeps == []
+
+
+async def test_a_retry_after_above_the_cap_is_raised_not_waited_out(
+    server: LoopbackServer, sleeps: list[float]
+) -> None:
+    server.add(
+        "GET",
+        "/v1/batches/b",
+        reply(429, {"error": {"message": "slow down"}}, headers={"retry-after": "3600"}),
+        reply(json_body=BATCH),
+    )
+    async with server.client() as client:
+        with pytest.raises(ob.RateLimitError) as info:
+            await client.batches.retrieve("b")
+    assert len(server.seen) == 1
+    assert sleeps == []
+    (note,) = info.value.__notes__
+    assert "3600" in note
+    assert "max_retry_after" in note
+
+
+async def test_a_retry_after_at_the_cap_is_waited(
+    server: LoopbackServer, sleeps: list[float]
+) -> None:
+    server.add(
+        "GET",
+        "/v1/batches/b",
+        reply(503, {"error": {"message": "busy"}}, headers={"retry-after-ms": "60000"}),
+        reply(json_body=BATCH),
+    )
+    async with server.client() as client:
+        await client.batches.retrieve("b")
+    assert sleeps == [60.0]
 
 
 async def test_x_should_retry_false_is_obeyed(server: LoopbackServer, sleeps: list[float]) -> None:
@@ -430,3 +538,353 @@ async def test_cancelled_mid_body_closes_the_connection(server: LoopbackServer) 
         assert sum(len(conns) for conns in connector._conns.values()) == 0
         assert (await client.batches.retrieve("b")).id == "batch_abc123"
     release.set()
+
+
+# ---------------------------------------------------------------- header values
+
+
+@pytest.mark.parametrize("field", ["api_key", "organization", "project"])
+@pytest.mark.parametrize("bad", ["\r\nX-Injected: 1", "\n", "\r", "a\x00b", "a\x7fb"])
+def test_line_breaks_and_control_characters_are_refused_when_the_client_is_built(
+    field: str, bad: str
+) -> None:
+    kwargs = {"api_key": "sk-good", field: f"sk-secret{bad}"}
+    with pytest.raises(ValueError, match=field) as info:
+        Client(**kwargs)
+    assert "sk-secret" not in str(info.value)  # never echo a key
+
+
+def test_a_tab_and_printable_text_are_fine_in_header_values() -> None:
+    Client("sk-a\tb", organization="org 1", project="proj 1")
+
+
+# ---------------------------------------------------------------- zero timeouts
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Timeout(total=0),
+        lambda: Timeout(connect=0),
+        lambda: Timeout(read=0.0),
+        lambda: Timeout(total=float("nan")),
+        lambda: Timeout.of(0),
+        lambda: Client("sk", timeout=0),
+        lambda: Client("sk", timeout=Timeout(total=0)),
+    ],
+    ids=["total", "connect", "read", "nan", "of", "client", "client-timeout"],
+)
+def test_a_zero_timeout_is_refused_not_taken_for_no_limit(make: Any) -> None:
+    with pytest.raises(ValueError, match="None for no limit"):
+        make()
+
+
+async def test_zero_per_call_and_read_timeouts_are_refused_before_any_request(
+    server: LoopbackServer, tmp_path: Any
+) -> None:
+    async with server.client() as client:
+        with pytest.raises(ValueError, match="None for no limit"):
+            await client.batches.retrieve("b", timeout=0)
+        with pytest.raises(ValueError, match="None for no limit"):
+            await client.files.create(b"x", purpose="batch", filename="x.jsonl", timeout=0)
+        with pytest.raises(ValueError, match="read_timeout"):
+            client.files.content("file-1", read_timeout=0)
+        with pytest.raises(ValueError, match="read_timeout"):
+            client.files.lines("file-1", read_timeout=0)
+        with pytest.raises(ValueError, match="read_timeout"):
+            await client.files.download("file-1", tmp_path / "out", read_timeout=0)
+    assert server.seen == []
+
+
+# ---------------------------------------------------------------- the key in errors
+
+
+def chain(error: BaseException) -> list[BaseException]:
+    """The error and every exception chained to it, as cause or context."""
+    found: list[BaseException] = []
+    todo: list[BaseException | None] = [error]
+    while todo:
+        current = todo.pop()
+        if current is None or any(current is seen for seen in found):
+            continue
+        found.append(current)
+        todo += [current.__cause__, current.__context__]
+    return found
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 abc Broken\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nBad Header\r\n\r\n",
+    ],
+    ids=["status-line", "content-length", "header"],
+)
+async def test_the_key_is_in_no_error_of_the_chain(answer: bytes, sleeps: list[float]) -> None:
+    async def malformed(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    listener = await asyncio.start_server(malformed, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    try:
+        async with Client(
+            "sk-very-secret-key", base_url=f"http://127.0.0.1:{port}/v1", organization="org-1"
+        ) as client:
+            with pytest.raises(ob.APIConnectionError) as info:
+                await client.batches.retrieve("b")
+    finally:
+        listener.close()
+        await listener.wait_closed()
+    errors = chain(info.value)
+    assert any(isinstance(e, aiohttp.ClientError) for e in errors)  # still chained
+    for error in errors:
+        for text in (repr(error), str(error), repr(vars(error))):
+            assert "sk-very-secret-key" not in text, type(error)
+
+
+# ---------------------------------------------------------------- redirects
+
+
+def redirect(status: int, location: str, json_body: Any = None) -> Any:
+    headers = {"Location": location} if location else {}
+    return reply(status, json_body if json_body is not None else {}, headers=headers)
+
+
+async def test_a_302_on_create_is_never_followed_as_a_get(
+    server: LoopbackServer, sleeps: list[float]
+) -> None:
+    server.add("POST", "/v1/batches", redirect(302, "/v1/batches/batch_old"))
+    server.add("GET", "/v1/batches/batch_old", reply(json_body=BATCH))
+    async with server.client() as client:
+        with pytest.raises(ob.RedirectError, match="/v1/batches/batch_old") as info:
+            await client.batches.create(input_file_id="file-1", endpoint="/v1/embeddings")
+    assert info.value.location == "/v1/batches/batch_old"
+    assert info.value.status_code == 302
+    assert [(s.method, s.raw_path) for s in server.seen] == [("POST", "/v1/batches")]
+
+
+@pytest.mark.parametrize("status", [307, 308])
+async def test_a_body_is_never_sent_to_another_origin(
+    server: LoopbackServer, other_server: LoopbackServer, sleeps: list[float], status: int
+) -> None:
+    server.add("POST", "/v1/files", redirect(status, other_server.url + "/files"))
+    other_server.add("POST", "/v1/files", reply(json_body={}))
+    async with server.client(organization="org-9", project="proj-9") as client:
+        with pytest.raises(ob.RedirectError, match=other_server.url):
+            await client.files.create(b"secret data", purpose="batch", filename="a.jsonl")
+    assert other_server.seen == []
+
+
+async def test_a_redirected_read_or_download_names_the_location(
+    server: LoopbackServer, other_server: LoopbackServer, sleeps: list[float]
+) -> None:
+    elsewhere = other_server.url + "/anything"
+    server.add("GET", "/v1/batches/b", redirect(301, elsewhere))
+    server.add("GET", "/v1/files/file-1/content", redirect(302, elsewhere))
+    async with server.client(organization="org-9", project="proj-9") as client:
+        with pytest.raises(ob.RedirectError, match="301"):
+            await client.batches.retrieve("b")
+        with pytest.raises(ob.RedirectError, match=elsewhere):
+            async for _ in client.files.content("file-1", expected_bytes=10):
+                pass
+    assert other_server.seen == []
+    assert len(server.seen) == 2  # neither retried nor followed
+
+
+async def test_a_300_with_a_json_body_is_not_a_success(
+    server: LoopbackServer, sleeps: list[float]
+) -> None:
+    server.add("GET", "/v1/batches/b", redirect(300, "", BATCH))
+    async with server.client() as client:
+        with pytest.raises(ob.RedirectError) as info:
+            await client.batches.retrieve("b")
+    assert info.value.location is None
+
+
+# ---------------------------------------------------------------- content is checked
+
+CONTENT = b'{"custom_id": "a"}\n' * 100
+STORED = {**sample("file_object_example"), "id": "file-1", "bytes": len(CONTENT)}
+
+
+def body_of(data: bytes, *, content_type: str = "application/octet-stream", length: int = -1):
+    """A content handler announcing ``length`` bytes (``data``'s by default)."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(status=200, headers={"Content-Type": content_type})
+        response.content_length = len(data) if length < 0 else length
+        await response.prepare(request)
+        await response.write(data)
+        await response.write_eof()
+        return response
+
+    return handler
+
+
+async def read_all(client: Client, **kwargs: Any) -> bytes:
+    return b"".join([chunk async for chunk in client.files.content("file-1", **kwargs)])
+
+
+async def test_content_is_checked_against_the_files_size(server: LoopbackServer) -> None:
+    server.add("GET", "/v1/files/file-1", reply(json_body=STORED))
+    server.add("GET", "/v1/files/file-1/content", body_of(CONTENT))
+    async with server.client() as client:
+        assert await read_all(client) == CONTENT
+        assert await read_all(client, expected_bytes=len(CONTENT)) == CONTENT
+    # One look at the file's size, then none when the caller gives it.
+    assert [s.raw_path for s in server.seen].count("/v1/files/file-1") == 1
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        body_of(CONTENT[:-100]),  # truncated, with a Content-Length to match
+        body_of(b"<html><body>Please log in</body></html>", content_type="text/html"),
+        body_of(b"", length=0),
+        reply(204, text="", content_type="application/octet-stream"),
+        body_of(CONTENT + b"more"),
+    ],
+    ids=["truncated", "html", "empty", "204", "too-long"],
+)
+async def test_content_that_cannot_be_the_file_is_refused(
+    server: LoopbackServer, answer: Any, tmp_path: Any
+) -> None:
+    server.add("GET", "/v1/files/file-1", reply(json_body=STORED))
+    server.add("GET", "/v1/files/file-1/content", answer)
+    async with server.client() as client:
+        for kwargs in ({}, {"expected_bytes": len(CONTENT)}):
+            with pytest.raises((ob.DownloadSizeError, ob.ResponseValidationError)):
+                await read_all(client, **kwargs)
+        with pytest.raises((ob.DownloadSizeError, ob.ResponseValidationError)):
+            await client.files.download("file-1", tmp_path / "out.jsonl")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("size", [len(CONTENT) + 1, 2 * len(CONTENT), len(CONTENT) - 1])
+async def test_content_announcing_another_length_yields_nothing(
+    server: LoopbackServer, size: int
+) -> None:
+    other = b"x" * size
+    server.add("GET", "/v1/files/file-1", reply(json_body=STORED))
+    server.add("GET", "/v1/files/file-1/content", body_of(other))
+    yielded: list[bytes] = []
+    async with server.client() as client:
+        with pytest.raises(ob.DownloadSizeError) as info:
+            async for chunk in client.files.content("file-1", chunk_size=100):
+                yielded.append(chunk)
+    assert yielded == []
+    assert (info.value.expected, info.value.received) == (len(CONTENT), 0)
+    assert str(size) in str(info.value)
+
+
+async def test_an_html_file_may_come_as_html(server: LoopbackServer) -> None:
+    page = b"<html><body>a page the user uploaded</body></html>"
+    stored = {**STORED, "filename": "page.html", "bytes": len(page)}
+    server.add("GET", "/v1/files/file-1", reply(json_body=stored))
+    server.add("GET", "/v1/files/file-1/content", body_of(page, content_type="text/html"))
+    async with server.client() as client:
+        assert await read_all(client) == page
+
+
+# ---------------------------------------------------------------- errors say what to fix
+
+
+def host_of(server: LoopbackServer) -> str:
+    return server.url.removeprefix("http://").removesuffix("/v1")
+
+
+@pytest.fixture
+async def released() -> AsyncIterator[asyncio.Event]:
+    """An event stalled handlers wait for; set when the test ends, so the server can stop."""
+    event = asyncio.Event()
+    yield event
+    event.set()
+
+
+@pytest.mark.parametrize(
+    ("timeout", "limit"),
+    [
+        (Timeout(total=0.05), "total timeout of 0.05 s"),
+        (Timeout(read=0.05), "read timeout of 0.05 s"),
+    ],
+    ids=["total", "read"],
+)
+async def test_a_timeout_names_the_host_the_limit_and_the_attempts(
+    server: LoopbackServer,
+    sleeps: list[float],
+    released: asyncio.Event,
+    timeout: Timeout,
+    limit: str,
+) -> None:
+    async def stall_headers(request: web.Request) -> web.Response:
+        await released.wait()
+        return web.json_response(BATCH)
+
+    server.add("GET", "/v1/batches/b", stall_headers)
+    async with server.client(timeout=timeout) as client:
+        with pytest.raises(ob.APITimeoutError) as info:
+            await client.batches.retrieve("b")
+    message = str(info.value)
+    assert host_of(server) in message
+    assert limit in message
+    assert "3 attempts" in message
+    assert info.value.attempts == 3
+
+
+async def test_a_slow_body_names_the_read_timeout(
+    server: LoopbackServer, released: asyncio.Event
+) -> None:
+    async def slow(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        response.content_length = 10
+        await response.prepare(request)
+        await response.write(b"12345")
+        await released.wait()
+        return response
+
+    server.add("GET", "/v1/files/file-1/content", slow)
+    async with server.client() as client:
+        with pytest.raises(ob.APITimeoutError) as info:
+            async for _ in client.files.content("file-1", read_timeout=0.05, expected_bytes=10):
+                pass
+    assert host_of(server) in str(info.value)
+    assert "read_timeout of 0.05 s" in str(info.value)
+
+
+async def test_a_refused_plain_http_connection_names_the_host_not_ssl(
+    sleeps: list[float],
+) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    async with Client("sk", base_url=f"http://127.0.0.1:{port}/v1", max_retries=1) as client:
+        with pytest.raises(ob.APIConnectionError) as info:
+            await client.batches.retrieve("b")
+    message = str(info.value)
+    assert "ssl" not in message.lower()
+    assert f"127.0.0.1:{port}" in message
+    assert "refused" in message.lower()
+    assert "2 attempts" in message
+
+
+async def test_a_404_invalid_url_suggests_the_missing_v1(server: LoopbackServer) -> None:
+    invalid = {
+        "error": {"message": "Invalid URL (GET /batches/b)", "type": "invalid_request_error"}
+    }
+    server.add("GET", "/batches/b", reply(404, invalid))
+    server.add("GET", "/v1/batches/b", reply(404, invalid))
+    root = server.url.removesuffix("/v1")
+    async with Client("sk", base_url=root) as client:
+        with pytest.raises(ob.NotFoundError) as info:
+            await client.batches.retrieve("b")
+    assert f"{root}/v1" in info.value.message
+    async with server.client() as client:
+        with pytest.raises(ob.NotFoundError) as info:
+            await client.batches.retrieve("b")
+    assert info.value.message == "Invalid URL (GET /batches/b)"

@@ -143,3 +143,39 @@ def test_zero_backoff_policy_never_waits() -> None:
 def test_max_retries_must_be_a_whole_number(bad: object) -> None:
     with pytest.raises(ValueError, match="max_retries"):
         RetryPolicy(max_retries=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "nested",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"error": ' * 50_000 + b"1" + b"}" * 50_000,
+        b'{"error": {"message": ' + b"[" * 1000 + b"]" * 1000 + b"}}",
+        b'{"detail": ' + b"[" * 1000 + b"]" * 1000 + b"}",
+        b'{"error": {"message": "m", "code": ' + b"[" * 1000 + b"]" * 1000 + b"}}",
+    ],
+    ids=["array", "objects", "message", "other-key", "code"],
+)
+def test_a_deeply_nested_error_body_still_maps_to_its_class(nested: bytes) -> None:
+    error = status_error(400, {"x-request-id": "req_9"}, nested)
+    assert type(error) is ob.BadRequestError
+    assert error.request_id == "req_9"
+    assert 0 < len(error.message) <= 200
+
+
+def test_insufficient_quota_is_a_rate_limit_error_of_its_own() -> None:
+    quota = body("You exceeded your current quota", type="insufficient_quota")
+    error = status_error(429, {}, body("Quota exceeded", code="insufficient_quota"))
+    assert type(error) is ob.InsufficientQuotaError
+    assert isinstance(error, ob.RateLimitError)
+    assert type(status_error(429, {}, quota)) is ob.InsufficientQuotaError
+    assert type(status_error(429, {}, body("slow down", code="rate_limit_exceeded"))) is (
+        ob.RateLimitError
+    )
+
+
+def test_insufficient_quota_is_never_retried() -> None:
+    policy = RetryPolicy()
+    assert policy.should_retry(429, {}, code="insufficient_quota") is False
+    assert policy.should_retry(429, {"x-should-retry": "true"}, code="insufficient_quota") is False
+    assert policy.should_retry(429, {}, code="rate_limit_exceeded") is True

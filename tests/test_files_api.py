@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import stat
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from openai_batches import (
     InternalServerError,
     NotFoundError,
     RetryPolicy,
+    _files,
 )
 from openai_batches._files import DownloadSizeError, Files
 from openai_batches._models import FileDeleted
@@ -27,6 +30,7 @@ from openai_batches.emulator import Emulator, FaultRule
 from openai_batches.emulator._store import FileRecord
 
 CONTENT_PATH = "/v1/files/*/content"
+GUARD = 30  # seconds: a hang fails the test instead of the suite
 
 
 @pytest.fixture
@@ -115,8 +119,8 @@ async def test_large_files_go_through_the_uploads_api(
     data = random_bytes(5000)
     source = tmp_path / "big.bin"
     source.write_bytes(data)
-    uploads = Uploads(client._transport, part_size=1024)
-    files = Files(client._transport, uploads=uploads, max_single_upload=4096)
+    uploads = Uploads(client._api, part_size=1024)
+    files = Files(client._api, uploads=uploads, max_single_upload=4096)
 
     file = await files.create(source, purpose="user_data")
 
@@ -190,8 +194,8 @@ async def test_uploads_in_parts_report_each_part_done(
     client: Client, openai_emulator: Emulator
 ) -> None:
     data = random_bytes(2500)
-    uploads = Uploads(client._transport, part_size=1000, concurrency=1)
-    files = Files(client._transport, uploads=uploads, max_single_upload=2000)
+    uploads = Uploads(client._api, part_size=1000, concurrency=1)
+    files = Files(client._api, uploads=uploads, max_single_upload=2000)
     seen: list[int] = []
 
     file = await files.create(data, purpose="user_data", filename="p.bin", on_progress=seen.append)
@@ -277,7 +281,8 @@ async def test_an_upload_whose_answer_is_lost_leaves_exactly_one_file(
     assert fault.hits == 1
     assert posts(openai_emulator) == 1  # found by the look, not sent again
     looks = [r for r in openai_emulator.requests if r.method == "GET" and r.path == "/v1/files"]
-    assert [r.query for r in looks] == [{"purpose": "batch", "order": "desc", "limit": "100"}]
+    # One listing before the upload, one search after its lost answer.
+    assert [r.query for r in looks] == [{"purpose": "batch", "order": "desc", "limit": "100"}] * 2
 
 
 async def test_an_upload_that_never_arrived_is_sent_again(
@@ -546,6 +551,57 @@ async def test_a_cancelled_download_leaves_nothing_behind(
         await task
 
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
+async def test_a_download_cancelled_while_its_temporary_file_is_made_leaves_nothing(
+    client: Client,
+    openai_emulator: Emulator,
+    tmp_path: Path,
+    seeded_file: tuple[str, bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Cancelled while the temporary file is being created, a download leaks nothing.
+
+    Were the file made in a worker thread, the thread would finish making it after the
+    task was cancelled, and nobody would close or remove it. The stand-in for the file's
+    maker holds such a thread until the task is cancelled; made on the loop, the file is made
+    at once, and the task is cancelled at its next await, asking for the content.
+    """
+    loop = asyncio.get_running_loop()
+    reached = asyncio.Event()
+    release, made = threading.Event(), threading.Event()
+    created: list[tuple[int, str]] = []
+    real = _files._create_beside
+
+    def create_beside(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        if threading.current_thread() is threading.main_thread():
+            reached.set()
+        else:
+            loop.call_soon_threadsafe(reached.set)
+            release.wait(GUARD)
+        try:
+            fd, name = real(*args, **kwargs)
+            created.append((fd, name))
+            return fd, name
+        finally:
+            made.set()
+
+    monkeypatch.setattr(_files, "_create_beside", create_beside)
+    openai_emulator.faults.add(FaultRule("delay", "GET", CONTENT_PATH, delay=GUARD))
+    task = asyncio.create_task(client.files.download(seeded_file[0], tmp_path / "data.bin"))
+    async with asyncio.timeout(GUARD):
+        await reached.wait()
+        task.cancel()
+        release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.to_thread(made.wait, GUARD)
+
+    assert os.listdir(tmp_path) == []
+    ((fd, name),) = created
+    with contextlib.suppress(FileNotFoundError):  # a closed descriptor has no entry
+        assert os.readlink(f"/proc/self/fd/{fd}") != name, "the descriptor leaked"
 
 
 async def test_download_into_a_missing_directory_fails_before_any_request(

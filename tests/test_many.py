@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,6 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-import openai_batches._files
 from openai_batches import (
     Batch,
     BatchStatus,
@@ -492,36 +490,3 @@ async def test_download_many_cancelled_mid_content_leaves_nothing(
         assert acquired(client) == 0
         assert helper_tasks() == []
     release.set()
-
-
-async def test_download_cancelled_while_its_temporary_file_is_made_leaves_nothing(
-    openai_emulator: Emulator,
-    openai_client: Client,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    (file_id,) = seed_files(openai_emulator, 1)
-    loop = asyncio.get_running_loop()
-    entered = asyncio.Event()
-    go = threading.Event()
-    real = openai_batches._files._create_beside
-
-    def slow_create(*args: Any, **kwargs: Any) -> tuple[int, str]:
-        loop.call_soon_threadsafe(entered.set)
-        go.wait(30)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(openai_batches._files, "_create_beside", slow_create)
-    task = asyncio.create_task(openai_client.files.download(file_id, tmp_path / "out"))
-    try:
-        await entered.wait()
-        task.cancel()
-        await idle()
-        task.cancel()  # twice: it still waits for the thread
-        await idle()
-        assert not task.done()
-    finally:
-        go.set()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert listing(tmp_path) == []  # the file the thread made is gone

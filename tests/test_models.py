@@ -19,8 +19,7 @@ from openai_batches import (
     UploadStatus,
 )
 from openai_batches._converter import make_converter, structure_hook, unstructure
-from openai_batches._decode import decode
-from openai_batches._transport import Response
+from openai_batches._decode import Response, decode
 from tests.conftest import sample
 
 STRICT = make_converter(strict=True)
@@ -274,3 +273,37 @@ def test_upload_object_is_optional(object_: str | None) -> None:
     assert upload.status is UploadStatus.COMPLETED
     assert upload.file is not None
     assert upload.file.id == "file-xyz321"
+
+
+def test_a_value_differing_only_in_case_is_an_unknown_value() -> None:
+    # The API's values are case-sensitive: "COMPLETED" is not "completed".
+    status = BatchStatus("COMPLETED")
+    assert not status.known
+    assert not status.is_final
+    assert status == "COMPLETED"
+    assert status != "completed"
+    assert status is not BatchStatus.COMPLETED
+    decoded = fast({**sample("batch_object_example"), "status": "COMPLETED"}, Batch)
+    assert not decoded.status.known
+    assert BatchStatus.COMPLETED.known
+    assert BatchStatus("completed") is BatchStatus.COMPLETED
+
+
+def test_unknown_enum_values_are_not_kept_forever() -> None:
+    import tracemalloc
+
+    BatchStatus("warm-up")
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(20_000):
+            status = BatchStatus(f"status-{i}")
+            assert not status.known
+            assert status == f"status-{i}"
+        del status
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 200_000  # 20,000 members kept for good would hold about 12 MB
+    assert "status-19999" not in BatchStatus._value2member_map_
+    assert len(BatchStatus) == 8

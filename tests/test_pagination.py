@@ -341,8 +341,8 @@ async def test_a_page_is_let_go_before_the_next_is_fetched(walk: str) -> None:
 
     from multidict import CIMultiDict, CIMultiDictProxy
 
+    from openai_batches._decode import Response
     from openai_batches._pagination import iter_items, structured_pages, walk_pages
-    from openai_batches._transport import Response
 
     bodies = [
         {"object": "list", "data": files(3)[:2], "last_id": "file-00001", "has_more": True},

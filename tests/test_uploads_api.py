@@ -30,7 +30,7 @@ async def client(openai_emulator: Emulator, sleeps: list[float]) -> AsyncIterato
 @pytest.fixture
 def uploads(client: Client) -> Uploads:
     """Uploads in parts of 1,000 bytes, 4 at a time."""
-    return Uploads(client._transport, part_size=1000, concurrency=4)
+    return Uploads(client._api, part_size=1000, concurrency=4)
 
 
 def upload_ids(emulator: Emulator) -> list[str]:
@@ -177,7 +177,7 @@ async def test_a_cancelled_upload_is_cancelled_on_the_server(
 
 
 async def test_the_low_level_calls(client: Client) -> None:
-    uploads = Uploads(client._transport)
+    uploads = Uploads(client._api)
 
     upload = await uploads.create(
         bytes=6, filename="six.txt", purpose="user_data", mime_type="text/plain"

@@ -17,6 +17,7 @@ import openai_batches as ob
 import openai_batches._wait
 from openai_batches._wait import Polling, WaitTimeoutError
 from openai_batches.emulator import Emulator, FaultRule, ManualClock, Timing
+from tests.conftest import LoopbackServer, reply
 
 pytestmark = pytest.mark.usefixtures("sleeps")
 
@@ -337,6 +338,39 @@ async def test_wait_gives_up_after_too_many_failed_polls(
 
     assert len(fake_time.sleeps) == 2
     assert len(openai_emulator.requests) == 3 * 3  # three polls of three attempts each
+
+
+@pytest.mark.openai_emulator(clock=ManualClock())
+async def test_wait_raises_when_the_server_asks_for_more_than_the_cap(
+    openai_emulator: Emulator, openai_client: ob.Client, fake_time: FakeTime
+) -> None:
+    batch_id = seed(openai_emulator, 1)
+    openai_emulator.faults.add(
+        FaultRule("status", "GET", "/v1/batches/*", status=429, retry_after=3600)
+    )
+
+    with pytest.raises(ob.RateLimitError) as info:
+        await openai_client.batches.wait(batch_id, polling=fake_time.polling())
+
+    assert ["3600" in note for note in info.value.__notes__] == [True]
+    assert fake_time.sleeps == []
+    assert len(openai_emulator.requests) == 1
+
+
+async def test_wait_raises_at_once_when_the_quota_is_used_up(server: LoopbackServer) -> None:
+    body = {"error": {"message": "quota", "type": "insufficient_quota", "code": None}}
+    server.add("GET", "/v1/batches/b", reply(429, body))
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    async with server.client() as client:
+        with pytest.raises(ob.InsufficientQuotaError):
+            await client.batches.wait("b", polling=Polling(sleep=sleep))
+
+    assert slept == []
+    assert len(server.seen) == 1
 
 
 @pytest.mark.openai_emulator(clock=ManualClock())

@@ -27,6 +27,7 @@ from .. import (
     __version__,
 )
 from .._client import DEFAULT_BASE_URL
+from .._urls import is_loopback
 from ._output import Output
 
 __all__ = [
@@ -122,6 +123,12 @@ def add_common_options(parser: argparse.ArgumentParser, *, json: bool = True) ->
     group.add_argument("--organization", default=suppress, help="(or OPENAI_ORG_ID)")
     group.add_argument("--project", default=suppress, help="(or OPENAI_PROJECT_ID)")
     group.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        default=suppress,
+        help="accept a plain http:// base URL to another machine (sends the key unencrypted)",
+    )
+    group.add_argument(
         "--timeout",
         type=non_negative_float,
         default=suppress,
@@ -181,6 +188,7 @@ def make_client(args: argparse.Namespace) -> Client:
         base_url=getattr(args, "base_url", None),
         organization=getattr(args, "organization", None),
         project=getattr(args, "project", None),
+        allow_insecure_http=bool(getattr(args, "allow_insecure_http", False)),
         timeout=Timeout() if timeout is None else (Timeout.of(timeout) if timeout else None),
         max_retries=max_retries,
     )
@@ -195,6 +203,9 @@ def command_for(client: Client, *words: str) -> str:
     parts = ["openai-batches", *words]
     if client.base_url.rstrip("/") != DEFAULT_BASE_URL:
         parts += ["--base-url", _without_password(client.base_url)]
+        url = urllib.parse.urlsplit(client.base_url)
+        if url.scheme == "http" and not is_loopback(url.hostname or ""):
+            parts.append("--allow-insecure-http")  # the hint could not reach it without
     if client.organization:
         parts += ["--organization", client.organization]
     if client.project:

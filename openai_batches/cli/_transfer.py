@@ -114,7 +114,7 @@ async def download(
     progress = Progress(file_id, total=info.bytes, unit="bytes")
     if target is None:
         progress.update(0, status="downloading")
-        async for chunk in client.files.content(file_id):
+        async for chunk in client.files.content(file_id, expected_bytes=info.bytes):
             sys.stdout.buffer.write(chunk)
             progress.advance(len(chunk))
         sys.stdout.buffer.flush()

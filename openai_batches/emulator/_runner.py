@@ -195,11 +195,14 @@ class Emulator:
     def client(self, **kwargs: Any) -> Client:
         """Return an `openai_batches.Client` bound to this emulator (close it when done).
 
-        Its ``webhook_secret`` is this emulator's, unless given.
+        Its ``webhook_secret`` is this emulator's, unless given. Plain http is accepted even
+        when the emulator listens on another interface: it is a test server, and its keys
+        are not secrets.
         """
         from openai_batches import Client
 
         kwargs.setdefault("webhook_secret", self.webhook_secret)
+        kwargs.setdefault("allow_insecure_http", True)
         return Client(api_key=self.api_key, base_url=self.url, **kwargs)
 
     def __repr__(self) -> str:

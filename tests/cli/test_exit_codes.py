@@ -264,3 +264,17 @@ async def test_ctrl_c_exits_130_and_leaves_the_batch_running(openai_emulator: Em
     assert b"sk-secret" not in err
     assert b"Traceback" not in err
     assert openai_emulator.store.batch(str(batch["id"])).status == "validating"
+
+
+async def test_plain_http_to_another_machine_needs_the_flag(openai_emulator: Emulator) -> None:
+    # 0.0.0.0 reaches this machine's emulator, but is not a loopback address by name.
+    url = openai_emulator.url.replace("127.0.0.1", "0.0.0.0")
+    env = base_env(OPENAI_API_KEY=openai_emulator.api_key, OPENAI_BASE_URL=url)
+
+    refused = await run_main("batches", "list", env=env)
+    allowed = await run_main("batches", "list", "--allow-insecure-http", env=env)
+
+    assert refused.code == 2
+    assert "--allow-insecure-http" in refused.err
+    assert openai_emulator.api_key not in refused.err
+    assert allowed.code == 0, allowed.err

@@ -86,12 +86,17 @@ def test_commands_to_run_later_keep_the_server_and_project_never_the_key() -> No
         base_url="http://user:pw@proxy.local:8080/v1",
         organization="org-1",
         project="my project",
+        allow_insecure_http=True,
     )
+    secure = Client("sk-secret", base_url="https://proxy.local/v1")
 
     assert command_for(default, "batches", "wait", "batch_1") == (
         "openai-batches batches wait batch_1"
     )
     assert command_for(elsewhere, "batches", "wait", "batch_1") == (
         "openai-batches batches wait batch_1 --base-url http://user@proxy.local:8080/v1 "
-        "--organization org-1 --project 'my project'"
+        "--allow-insecure-http --organization org-1 --project 'my project'"
+    )
+    assert command_for(secure, "batches", "wait", "batch_1") == (
+        "openai-batches batches wait batch_1 --base-url https://proxy.local/v1"
     )

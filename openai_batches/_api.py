@@ -1,0 +1,183 @@
+"""The API as the resources see it: a request goes in, the caller's value comes out.
+
+Each call is an attempt (the transport's :meth:`~Transport.send` or
+:meth:`~Transport.open`, the status checked, the body decoded by the caller's function)
+run through :func:`~openai_batches._retry.retrying`, the one retry loop, so requests,
+uploads and streams retry, and recover from lost answers, the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from typing import Any, TypeVar
+
+from ._decode import Response
+from ._errors import APIStatusError, status_error
+from ._retry import RetryPolicy, retrying
+from ._sources import FilePart, FormField
+from ._transport import Stream, Transport
+from ._types import USE_CLIENT_DEFAULT, Timeout, TimeoutTypes, UseClientDefault
+from ._urls import missing_v1
+
+__all__ = ["API", "StreamContext"]
+
+T = TypeVar("T")
+
+Params = Mapping[str, str | int]
+
+
+def _timeout(timeout: TimeoutTypes | UseClientDefault) -> Timeout | None:
+    return None if timeout is USE_CLIENT_DEFAULT else Timeout.of(timeout)
+
+
+def _error(
+    base_url: str, status: int, headers: Mapping[str, str], body: bytes, method: str, url: str
+) -> APIStatusError:
+    """The error for an answer whose status is not a success, with a hint where one helps."""
+    error = status_error(status, headers, body, method=method, url=url)
+    if status == 404 and error.message.startswith("Invalid URL"):
+        # The API's answer to a path it does not serve: most often a base URL without /v1.
+        suggestion = missing_v1(base_url)
+        if suggestion is not None:
+            error.message += f"; base_url {base_url} does not end with /v1: try {suggestion}"
+            error.args = (error.message,)
+    return error
+
+
+class API:
+    """Requests to the API with the client's retry policy.
+
+    Args:
+        transport: Makes each attempt.
+        retry: The client's retry policy.
+    """
+
+    def __init__(self, transport: Transport, retry: RetryPolicy) -> None:
+        self.transport = transport
+        self.retry = retry
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        parse: Callable[[Response], T],
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        form: Sequence[FormField] | None = None,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+        recover: Callable[[], Awaitable[T | None]] | None = None,
+        recover_statuses: Collection[int] = (),
+        resend_unknown: bool = True,
+    ) -> T:
+        """Send a request, retrying as the policy says, and decode its 2xx answer.
+
+        Args:
+            method: The HTTP method.
+            path: A path relative to the base URL, ids already encoded with ``encode_path``.
+            parse: Turns the 2xx answer into the caller's value, such as ``decoder(Batch)``.
+            params: Query parameters.
+            json: A JSON body.
+            form: A multipart form; each attempt builds it anew (paths are opened again).
+                A one-shot iterable is read once: a failure after it started is raised.
+            timeout: This call's timeout, instead of the client's.
+            max_retries: This call's retries, instead of the client's.
+            recover: See :func:`~openai_batches._retry.retrying`.
+            recover_statuses: See :func:`~openai_batches._retry.retrying`.
+            resend_unknown: See :func:`~openai_batches._retry.retrying`.
+
+        Raises:
+            APIStatusError: A 3xx (RedirectError), 4xx or 5xx answer, after any retries.
+            APIConnectionError: No answer, after any retries.
+            ResponseValidationError: A 2xx answer that ``parse`` cannot read.
+        """
+        transport = self.transport
+        per_call = _timeout(timeout)
+        sources = [field.source for field in form or () if isinstance(field, FilePart)]
+
+        async def attempt() -> T:
+            response = await transport.send(
+                method, path, params=params, json=json, form=form, timeout=per_call
+            )
+            if response.status >= 300:
+                raise _error(
+                    transport.base_url,
+                    response.status,
+                    response.headers,
+                    response.body,
+                    method,
+                    response.url,
+                )
+            return parse(response)
+
+        return await retrying(
+            attempt,
+            self.retry,
+            what=f"{method} {transport.base_url}/{path}",
+            max_retries=max_retries,
+            recover=recover,
+            recover_statuses=recover_statuses,
+            resend_unknown=resend_unknown,
+            may_resend=lambda: all(source.may_resend for source in sources),
+            guard=transport.abortable,
+        )
+
+    def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        read_timeout: float | None = 300.0,
+        max_retries: int | None = None,
+    ) -> StreamContext:
+        """Open a request whose body is read in chunks, for large downloads.
+
+        Use it as ``async with api.stream(...) as stream``. The status is checked (and
+        the request retried) before the body is handed out; once the body has started,
+        a failure is raised, not retried. Leaving the block early closes the connection
+        rather than returning a half-read one to the pool.
+        """
+        transport = self.transport
+
+        async def attempt() -> Stream:
+            stream = await transport.open(method, path, params=params, read_timeout=read_timeout)
+            if stream.status >= 300:
+                body = await stream.read_error_body()
+                raise _error(
+                    transport.base_url, stream.status, stream.headers, body, method, stream.url
+                )
+            return stream
+
+        def opening() -> Awaitable[Stream]:
+            return retrying(
+                attempt,
+                self.retry,
+                what=f"{method} {transport.base_url}/{path}",
+                max_retries=max_retries,
+                guard=transport.abortable,
+            )
+
+        return StreamContext(opening)
+
+
+class StreamContext:
+    """The ``async with`` of :meth:`API.stream`.
+
+    A class rather than an ``asynccontextmanager`` generator: when a loop shuts down with a
+    download still open, it finalizes async generators in no particular order, and an
+    inner generator closed before its owner would break the owner's cleanup.
+    """
+
+    def __init__(self, opening: Callable[[], Awaitable[Stream]]) -> None:
+        self._opening = opening
+        self._stream: Stream | None = None
+
+    async def __aenter__(self) -> Stream:
+        self._stream = await self._opening()
+        return self._stream
+
+    async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
+        assert self._stream is not None
+        self._stream.close(complete=exc_type is None)
