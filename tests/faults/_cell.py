@@ -18,7 +18,8 @@ from ._api import FakeAPI, batch, file
 from ._server import Answer, Reply, Request, Server
 
 if TYPE_CHECKING:
-    from ._matrix import Fault, Mode, Operation
+    from ._matrix import Fault, Mode
+    from ._operations import Operation
 
 __all__ = ["Cell", "Cells"]
 

@@ -7,7 +7,8 @@ from collections import Counter
 
 import openai_batches as ob
 
-from ._matrix import FAULTS, MODES, OK, OPERATIONS
+from ._matrix import FAULTS, MODES, OK
+from ._operations import OPERATIONS
 
 __all__ = ["CELLS", "render"]
 

@@ -52,7 +52,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not CELLS:
         return
-    from ._matrix import FAULTS, MODES, OPERATIONS, expect
+    from ._matrix import FAULTS, MODES, expect
+    from ._operations import OPERATIONS
 
     expected = {
         (fault.name, op.name, mode): expect(fault, op, mode)

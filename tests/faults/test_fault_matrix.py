@@ -26,22 +26,8 @@ import pytest
 import openai_batches as ob
 
 from ._cell import Cell, Cells
-from ._matrix import (
-    FAULTS,
-    FAULTS_BY_NAME,
-    KNOWN_FAILURES,
-    MODES,
-    OK,
-    OPERATIONS,
-    OPERATIONS_BY_NAME,
-    SLOW,
-    Expect,
-    Operation,
-    Run,
-    check_partial,
-    expect,
-    set_run_timeout,
-)
+from ._matrix import FAULTS, FAULTS_BY_NAME, KNOWN_FAILURES, MODES, OK, SLOW, Expect, expect
+from ._operations import OPERATIONS, OPERATIONS_BY_NAME, Operation, Run, check_partial
 from ._report import short
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -80,9 +66,12 @@ def _params() -> list[Any]:
 
 
 def client_for(cell: Cell) -> ob.Client:
-    """A client with zero backoff; the stall cells get timeouts of :data:`SLOW`."""
+    """A client with zero backoff; the stall cells get timeouts of :data:`SLOW`, or of 0."""
+    timeout: ob.Timeout | float
     if cell.fault.family == "timeout":
         timeout = ob.Timeout(total=SLOW, connect=SLOW, read=SLOW)
+    elif cell.fault.family == "zero":
+        timeout = 0
     else:
         timeout = ob.Timeout(total=30, connect=5)
     # A wait retries by polling again: its polls are not retried underneath as well.
@@ -223,7 +212,7 @@ async def run_cell(
     caplog.set_level(logging.DEBUG)
     cell = cells.new(fault, op, mode)
     family = fault.family
-    set_run_timeout({"zero": 0.0, "timeout": SLOW}.get(family, 30.0))
+    read_timeout = {"zero": 0.0, "timeout": SLOW}.get(family, 30.0)
     sessions.clear()
     client: ob.Client | None = None
     loop = asyncio.get_running_loop()
@@ -233,7 +222,8 @@ async def run_cell(
         with (
             tempfile.TemporaryDirectory() if op.name == "download" else contextlib.nullcontext("")
         ) as directory:
-            first, again = Run(os.path.join(directory, "1")), Run(os.path.join(directory, "2"))
+            first = Run(os.path.join(directory, "1"), read_timeout)
+            again = Run(os.path.join(directory, "2"), read_timeout)
             if directory:
                 os.mkdir(first.directory)
                 os.mkdir(again.directory)
