@@ -243,6 +243,10 @@ class Server:
                     break
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
+        except asyncio.CancelledError:
+            # Only close() cancels a connection, and asyncio's stream server reports a
+            # cancelled connection task as an error: end it quietly instead.
+            pass
         finally:
             self._tasks.discard(task)
             self._writers.discard(writer)
