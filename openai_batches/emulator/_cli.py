@@ -50,6 +50,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="batch requests processed per emulated second (default: %(default)s)",
     )
     parser.add_argument("--seed", type=int, default=None, help="seed for ids and random faults")
+    parser.add_argument(
+        "--enqueued-token-limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="fail batches that would put more than N input tokens of one model in the queue "
+        "(token_limit_exceeded; default: no limit)",
+    )
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -61,6 +69,7 @@ async def _serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         seed=args.seed,
+        enqueued_token_limit=args.enqueued_token_limit,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -37,7 +37,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{_MARKER}(**kwargs): keyword arguments for the Emulator of the openai_emulator "
-        "fixture (clock=, speed=, api_keys=, timing=, storage_dir=, seed=)",
+        "fixture (clock=, speed=, api_keys=, timing=, storage_dir=, seed=, "
+        "enqueued_token_limit=)",
     )
 
 

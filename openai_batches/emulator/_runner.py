@@ -46,6 +46,8 @@ class Emulator:
         host: Interface to bind.
         port: Port to bind; 0 picks a free one.
         seed: Seed for generated ids and random faults.
+        enqueued_token_limit: The enqueued-token limit per model (None: no limit); a
+            batch over it fails at validation with ``token_limit_exceeded``.
     """
 
     def __init__(
@@ -59,6 +61,7 @@ class Emulator:
         host: str = "127.0.0.1",
         port: int = 0,
         seed: int | None = None,
+        enqueued_token_limit: int | None = None,
     ) -> None:
         self.api_keys = None if api_keys is None else frozenset(api_keys)
         if self.api_keys is not None and not self.api_keys:
@@ -66,7 +69,13 @@ class Emulator:
         self.clock: Clock = clock if clock is not None else SystemClock(speed)
         self.timing = timing if timing is not None else Timing()
         self.faults = Faults(seed)
-        self.store = Store(self.clock, BlobStorage(storage_dir), self.timing, seed)
+        self.store = Store(
+            self.clock,
+            BlobStorage(storage_dir),
+            self.timing,
+            seed,
+            enqueued_token_limit=enqueued_token_limit,
+        )
         self._state = EmulatorState(self.store, self.faults, self.api_keys)
         self.host = host
         self.port = port
