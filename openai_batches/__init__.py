@@ -21,6 +21,7 @@ from ._errors import (
     ConflictError,
     DownloadSizeError,
     InternalServerError,
+    JobStateError,
     JSONLError,
     NotFoundError,
     OpenAIError,
@@ -68,6 +69,11 @@ __all__ = [
     "InputTokensDetails",
     "InternalServerError",
     "JSONLError",
+    "JobLimits",
+    "JobProgress",
+    "JobReport",
+    "JobStateError",
+    "Jobs",
     "JoinSummary",
     "NotFoundError",
     "OpenAIError",
@@ -97,6 +103,7 @@ __all__ = [
     "encode_requests",
     "iter_lines",
     "iter_requests",
+    "job_status",
     "write_requests",
 ]
 
@@ -143,12 +150,18 @@ _LAZY = {
     "write_requests": "_jsonl",
     "JoinSummary": "_results",
     "ResultJoin": "_results",
+    "JobLimits": "_jobs",
+    "JobProgress": "_jobs",
+    "JobReport": "_jobs",
+    "Jobs": "_jobs",
+    "job_status": "_jobs",
 }
 
 if TYPE_CHECKING:
     from ._batches import GENERATE_KEY, IDEMPOTENCY_METADATA_KEY, Batches
     from ._check import BatchInputSummary, check_batch_input
     from ._files import Files
+    from ._jobs import JobLimits, JobProgress, JobReport, Jobs, job_status
     from ._jsonl import (
         RequestWriter,
         Shard,

@@ -22,6 +22,7 @@ The names follow openai-python, so code can move between the two::
      ├── WaitTimeoutError             a batch not final by a wait's deadline (also TimeoutError)
      ├── JSONLError                   a JSONL line that is not JSON or not the expected shape
      ├── BatchInputError              requests that would break a batch's rules (duplicate ids...)
+     ├── JobStateError                a job's state file that does not fit the job run on it
      └── (ValueError / TypeError for bad arguments, raised before any request)
 
 Nothing else escapes: aiohttp, JSON and cattrs exceptions are chained as ``__cause__``.
@@ -49,6 +50,7 @@ __all__ = [
     "DownloadSizeError",
     "InternalServerError",
     "JSONLError",
+    "JobStateError",
     "NotFoundError",
     "OpenAIError",
     "PaginationError",
@@ -369,3 +371,7 @@ def status_error(
         url=url,
         **fields,
     )
+
+
+class JobStateError(OpenAIError):
+    """A job's state file holds no job, or a job made from another input."""

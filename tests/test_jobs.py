@@ -1,0 +1,295 @@
+"""Batch jobs against the emulator, on its manual clock: sharding, the queue's limits,
+retries, the results file, the status report and resuming."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openai_batches import (
+    BatchInputError,
+    Client,
+    JobLimits,
+    JobProgress,
+    JobStateError,
+    Polling,
+    RetryPolicy,
+    job_status,
+)
+from openai_batches.emulator import Emulator, ManualClock, Timing
+
+MODEL = "gpt-4o-mini"
+
+
+def line(custom_id: str, text: str, model: str = MODEL) -> dict[str, Any]:
+    return {
+        "custom_id": custom_id,
+        "method": "POST",
+        "url": "/v1/chat/completions",
+        "body": {"model": model, "messages": [{"role": "user", "content": text}]},
+    }
+
+
+def write_input(path: Path, lines: list[dict[str, Any]]) -> Path:
+    path.write_bytes(b"".join(json.dumps(item).encode() + b"\n" for item in lines))
+    return path
+
+
+def read_results(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(raw) for raw in path.read_bytes().splitlines()]
+
+
+def polling(emu: Emulator) -> Polling:
+    """Polls that move the emulator's clock instead of sleeping."""
+    clock = emu.clock
+    assert isinstance(clock, ManualClock)
+
+    async def sleep(seconds: float) -> None:
+        clock.advance(seconds)
+        await asyncio.sleep(0)
+
+    return Polling(interval=1.0, max_interval=5.0, sleep=sleep)
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[Emulator]:
+    # 400 words of input at most in the queue per model; one request a (manual) second,
+    # so a batch lasts many polls: the clock moves on at every poll of every batch, also
+    # while other shards are still being uploaded.
+    timing = Timing(requests_per_second=1)
+    async with Emulator(
+        clock=ManualClock(), timing=timing, seed=1, enqueued_token_limit=400
+    ) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def client(emu: Emulator) -> AsyncIterator[Client]:
+    async with emu.client(retry_policy=RetryPolicy(initial_delay=0, max_delay=0)) as client:
+        yield client
+
+
+def five_words(n: int) -> str:
+    """Five words (the emulator's tokens) and 29 bytes (8 tokens by the bytes/4 estimate)."""
+    return f"alpha bravo charl delta {n:05d}"
+
+
+async def test_a_job_over_the_token_limit_runs_in_turns(
+    emu: Emulator, client: Client, tmp_path: Path
+) -> None:
+    requests = [line(f"q{n}", five_words(n)) for n in range(120)]  # 600 emulator tokens
+    source = write_input(tmp_path / "in.jsonl", requests)
+    out = tmp_path / "out.jsonl"
+    events: list[JobProgress] = []
+    report = await client.jobs.run(
+        source,
+        out,
+        limits=JobLimits(max_enqueued_tokens=280, shard_requests=25, max_batches=3),
+        polling=polling(emu),
+        on_progress=events.append,
+    )
+    assert (report.requests, report.succeeded, report.failed, report.pending) == (120, 120, 0, 0)
+    assert report.finished
+    results = read_results(out)
+    assert [item["custom_id"] for item in results] == [f"q{n}" for n in range(120)]
+    assert all(item["response"]["status_code"] == 200 for item in results)
+    assert results[7]["response"]["body"]["choices"][0]["message"]["content"] == (
+        "echo: " + five_words(7)
+    )
+    # 25 requests x 8 estimated tokens = 200 a shard: one shard in flight at a time.
+    assert max(event.tokens_enqueued for event in events) <= 280
+    assert max(sum(event.batches.values()) for event in events) == 1
+    batches = [b async for b in client.batches.list()]
+    assert len(batches) == 5
+    assert all(b.status == "completed" for b in batches)
+    assert events[-1].event == "finished"
+    assert events[-1].pending == 0
+
+
+async def test_token_limit_refusals_are_submitted_again(
+    emu: Emulator, client: Client, tmp_path: Path
+) -> None:
+    # Another batch of the model holds 300 of the 400 tokens the emulator lets wait, for
+    # 11 emulated seconds; each shard has 125, so shards are refused until it ends.
+    emu.store.put_batch([line(f"other{n}", " ".join(["w"] * 30)) for n in range(10)])
+    requests = [line(f"q{n}", five_words(n)) for n in range(100)]
+    source = write_input(tmp_path / "in.jsonl", requests)
+    out = tmp_path / "out.jsonl"
+    events: list[JobProgress] = []
+    report = await client.jobs.run(
+        source,
+        out,
+        limits=JobLimits(max_enqueued_tokens=10_000, shard_requests=25, max_batches=4),
+        polling=polling(emu),
+        on_progress=events.append,
+        limit_backoff=2.0,
+    )
+    assert (report.succeeded, report.failed) == (100, 0)
+    refused = [b async for b in client.batches.list() if b.status == "failed"]
+    assert refused
+    assert all(b.errors and b.errors.data[0].code == "token_limit_exceeded" for b in refused)
+    assert any(event.event == "limited" for event in events)
+    completed = [b async for b in client.batches.list() if b.status == "completed"]
+    totals = sorted(b.request_counts.total for b in completed if b.request_counts)
+    assert totals == [10, 25, 25, 25, 25]  # the other batch, and the job's four
+    assert [item["custom_id"] for item in read_results(out)] == [f"q{n}" for n in range(100)]
+    # A refused shard is created again on the file already uploaded.
+    uploads = [f async for f in client.files.list(purpose="batch")]
+    assert len(uploads) == 1 + 4
+
+
+async def test_retryable_failures_are_retried_up_to_the_limit(
+    emu: Emulator, client: Client, tmp_path: Path
+) -> None:
+    requests = [
+        line("ok", "fine"),
+        line("once", "flaky once [[flaky:500:1]]"),
+        line("twice", "flaky twice [[flaky:429:2]]"),
+        line("always", "always down [[flaky:503:99]]"),
+        line("bad", "a bad request [[fail:400]]"),
+        line("gone", "expired [[error:batch_expired]]"),
+        line("odd", "an odd failure [[error:invalid_prompt]]"),
+    ]
+    source = write_input(tmp_path / "in.jsonl", requests)
+    out = tmp_path / "out.jsonl"
+    report = await client.jobs.run(
+        source, out, limits=JobLimits(max_attempts=3), polling=polling(emu)
+    )
+    results = {item["custom_id"]: item for item in read_results(out)}
+    assert list(results) == ["ok", "once", "twice", "always", "bad", "gone", "odd"]
+    assert (report.succeeded, report.failed) == (3, 4)
+
+    def status(custom_id: str) -> int | None:
+        response = results[custom_id]["response"]
+        return None if response is None else response["status_code"]
+
+    assert [status(c) for c in ("ok", "once", "twice")] == [200, 200, 200]
+    assert status("always") == 503  # three attempts, all failed: the last one's line
+    assert status("bad") == 400  # not retried
+    assert results["gone"]["error"]["code"] == "batch_expired"  # retried, failed 3 times
+    assert results["odd"]["error"]["code"] == "invalid_prompt"  # not retried
+    batches = [b async for b in client.batches.list()]
+    totals = sorted((b.request_counts.total for b in batches if b.request_counts), reverse=True)
+    # 7 requests; then once, twice, always, gone; then twice, always, gone.
+    assert totals == [7, 4, 3]
+
+
+async def test_a_single_attempt_never_retries(
+    emu: Emulator, client: Client, tmp_path: Path
+) -> None:
+    source = write_input(tmp_path / "in.jsonl", [line("once", "x [[flaky:500:1]]")])
+    report = await client.jobs.run(
+        source, tmp_path / "out.jsonl", limits=JobLimits(max_attempts=1), polling=polling(emu)
+    )
+    assert (report.succeeded, report.failed) == (0, 1)
+
+
+async def test_status_reports_without_changing_anything(
+    emu: Emulator, client: Client, tmp_path: Path
+) -> None:
+    source = write_input(tmp_path / "in.jsonl", [line(f"q{n}", f"n {n}") for n in range(10)])
+    out = tmp_path / "out.jsonl"
+    state = tmp_path / "job.state"
+    await client.jobs.run(
+        source, out, state=state, limits=JobLimits(shard_requests=4), polling=polling(emu)
+    )
+    before = state.read_bytes()
+    report = await job_status(state)
+    assert state.read_bytes() == before
+    assert (report.requests, report.succeeded, report.failed, report.pending) == (10, 10, 0, 0)
+    assert report.shards == {"done": 3}
+    assert report.batches == {}
+    assert report.endpoint == "/v1/chat/completions"
+    assert report.model == MODEL
+    assert report.token_counter == "bytes/4"
+    assert report.input == str(source)
+
+
+async def test_status_of_no_job(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        await job_status(tmp_path / "none")
+
+
+async def test_resume_after_an_interruption(emu: Emulator, client: Client, tmp_path: Path) -> None:
+    requests = [line(f"q{n}", five_words(n)) for n in range(60)]
+    source = write_input(tmp_path / "in.jsonl", requests)
+    out = tmp_path / "out.jsonl"
+    state = tmp_path / "job.state"
+    limits = JobLimits(shard_requests=20, max_batches=1)
+    submitted = asyncio.Event()
+
+    def stop_at_the_first(progress: JobProgress) -> None:
+        if progress.event == "submitted" and progress.shard == 1:
+            submitted.set()
+
+    run = asyncio.create_task(
+        client.jobs.run(
+            source, out, state=state, limits=limits, polling=polling(emu),
+            on_progress=stop_at_the_first,
+        )
+    )  # fmt: skip
+    await submitted.wait()
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    assert not out.exists()
+    middle = await job_status(state)
+    assert middle.shards == {"submitted": 1}
+    assert middle.pending == 60
+    assert middle.tokens_enqueued == 20 * 8
+
+    report = await client.jobs.run(source, out, state=state, limits=limits, polling=polling(emu))
+    assert report.succeeded == 60
+    assert [item["custom_id"] for item in read_results(out)] == [f"q{n}" for n in range(60)]
+    batches = [b async for b in client.batches.list()]
+    assert len(batches) == 3  # the one from before, and two more
+    files = [f async for f in client.files.list(purpose="batch")]
+    assert len(files) == 3
+
+
+async def test_a_finished_job_runs_again_without_requests(
+    emu: Emulator, client: Client, tmp_path: Path
+) -> None:
+    source = write_input(tmp_path / "in.jsonl", [line("a", "one"), line("b", "two")])
+    out = tmp_path / "out.jsonl"
+    await client.jobs.run(source, out, polling=polling(emu))
+    first = out.read_bytes()
+    out.unlink()
+    emu.requests.clear()
+    report = await client.jobs.run(source, out, polling=polling(emu))
+    assert report.succeeded == 2
+    assert out.read_bytes() == first
+    assert emu.requests == []
+
+
+async def test_a_state_file_of_another_input_is_refused(
+    emu: Emulator, client: Client, tmp_path: Path
+) -> None:
+    source = write_input(tmp_path / "in.jsonl", [line("a", "one")])
+    out = tmp_path / "out.jsonl"
+    await client.jobs.run(source, out, polling=polling(emu))
+    write_input(source, [line("a", "one"), line("b", "two")])
+    with pytest.raises(JobStateError, match="another input"):
+        await client.jobs.run(source, out, polling=polling(emu))
+
+
+async def test_bad_input_is_refused_before_any_request(
+    emu: Emulator, client: Client, tmp_path: Path
+) -> None:
+    source = write_input(tmp_path / "in.jsonl", [line("a", "one"), line("a", "two")])
+    with pytest.raises(BatchInputError, match="duplicate custom_id"):
+        await client.jobs.run(source, tmp_path / "out.jsonl", polling=polling(emu))
+    assert emu.requests == []
+
+
+def test_limits_are_checked() -> None:
+    with pytest.raises(ValueError, match="max_batches"):
+        JobLimits(max_batches=0)
+    with pytest.raises(ValueError, match="max_enqueued_tokens"):
+        JobLimits(max_enqueued_tokens=0)
+    assert JobLimits(max_enqueued_tokens=None).max_enqueued_tokens is None
