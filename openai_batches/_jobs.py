@@ -604,7 +604,13 @@ class _Runner:
     async def _ensure_shard_file(self, shard: ShardRecord) -> str:
         path = self._shard_path(shard)
         if not await asyncio.to_thread(os.path.exists, path):
-            await self._write_shard_file(shard, await self.store.shard_lines(shard.id))
+            lines = await self.store.shard_lines(shard.id)
+            if len(lines) != shard.requests:
+                raise JobStateError(
+                    f"{self.store.path}: shard {shard.id} should hold {shard.requests} "
+                    f"requests, but {len(lines)} are assigned to it"
+                )
+            await self._write_shard_file(shard, lines)
         return path
 
     async def _write_shard_file(self, shard: ShardRecord, lines: list[tuple[int, int]]) -> None:

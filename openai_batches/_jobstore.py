@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import enum
 import hashlib
 import os
@@ -206,7 +207,7 @@ class Store:
         await self._run(self._set_meta, values)
 
     def _set_meta(self, values: dict[str, str]) -> None:
-        with self.db:
+        with _transaction(self.db):
             self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", values.items())
 
     async def load(
@@ -230,7 +231,7 @@ class Store:
         meta: dict[str, str],
     ) -> dict[str, str]:
         db = self.db
-        with open(input_path, "rb") as file, db:
+        with open(input_path, "rb") as file, _transaction(db):
             hashing = _Hashing(file)
             rows = ((n, line.custom_id, line.offset, line.length, line.tokens) for n, line in
                     enumerate(lines(hashing.readline)))  # fmt: skip
@@ -280,11 +281,12 @@ class Store:
         db = self.db
         chosen: list[tuple[int, int, int]] = []
         size = tokens = 0
-        for idx, offset, length, line_tokens in db.execute(
+        waiting = db.execute(
             "SELECT idx, offset, length, tokens FROM requests WHERE state IN (?, ?) "
             "ORDER BY idx LIMIT ?",
             (RequestState.NEW, RequestState.RETRY, max_requests),
-        ):
+        ).fetchall()
+        for idx, offset, length, line_tokens in waiting:
             line_bytes = length + 1  # each line is written with its newline
             if chosen and (size + line_bytes > max_bytes or tokens + line_tokens > max_tokens):
                 break
@@ -293,7 +295,7 @@ class Store:
             tokens += line_tokens
         if not chosen:
             return None
-        with db:
+        with _transaction(db):
             number = 1 + (db.execute("SELECT coalesce(max(id), 0) FROM shards").fetchone()[0])
             shard = ShardRecord(number, ShardStep.PLANNED, len(chosen), tokens, size,
                                 filename(number))  # fmt: skip
@@ -331,7 +333,7 @@ class Store:
     def _record_results(
         self, shard_id: int, results: Iterable[tuple[RequestState, bytes, str]], max_attempts: int
     ) -> None:
-        with self.db:
+        with _transaction(self.db):
             self.db.executemany(
                 "UPDATE requests SET result = ?2, state = CASE WHEN ?1 != ?6 THEN ?1 "
                 "WHEN attempts < ?5 THEN ?6 ELSE ?7 END "
@@ -379,7 +381,7 @@ class Store:
         max_attempts: int,
     ) -> int:
         db = self.db
-        with db:
+        with _transaction(db):
             cursor = db.execute(
                 "UPDATE requests SET "
                 "result = json_object('id', NULL, 'custom_id', custom_id, 'response', NULL, "
@@ -421,7 +423,7 @@ class Store:
         await self._run(self._write, sql, values)
 
     def _write(self, sql: str, values: Sequence[Any]) -> None:
-        with self.db:
+        with _transaction(self.db):
             self.db.execute(sql, values)
 
     # results
@@ -454,6 +456,22 @@ class Store:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+@contextlib.contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """One transaction: committed when the block ends, rolled back if it raises.
+
+    The connection is in autocommit mode (``isolation_level=None``), where ``with db``
+    would commit each statement on its own; so the transaction is begun explicitly.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def _line(result: bytes | str | None) -> bytes:
