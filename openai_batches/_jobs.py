@@ -29,8 +29,16 @@ from typing import IO, TYPE_CHECKING, Any
 import attrs
 import orjson
 
-from ._errors import JobStateError
-from ._jobstore import Line, RequestState, ShardRecord, ShardStep, Store, file_digest
+from ._errors import BatchInputError, JobStateError
+from ._jobstore import (
+    DuplicateRequestError,
+    Line,
+    RequestState,
+    ShardRecord,
+    ShardStep,
+    Store,
+    file_digest,
+)
 from ._jsonl import MAX_BATCH_BYTES, MAX_BATCH_REQUESTS
 from ._tokens import token_counter
 from ._wait import Polling
@@ -365,7 +373,11 @@ class _Runner:
                     f"{self.input_path} differs: use another state file"
                 )
             return meta
-        summary = await check_batch_input(self.input_path, max_requests=2**62, max_bytes=2**62)
+        # Duplicate ids are found by the state file's unique index as the requests are
+        # recorded, rather than by the check, whose set of ids would grow with the job.
+        summary = await check_batch_input(
+            self.input_path, max_requests=2**62, max_bytes=2**62, unique_ids=False
+        )
         counter, counter_name = await asyncio.to_thread(token_counter, summary.model)
 
         def lines(readline: Callable[[], bytes]) -> Iterator[Line]:
@@ -378,16 +390,19 @@ class _Runner:
                     yield Line(request["custom_id"], offset, len(stripped), tokens)
                 offset += len(line)
 
-        return await self.store.load(
-            self.input_path,
-            lines,
-            {
-                "input": os.path.abspath(self.input_path),  # noqa: ASYNC240 (no I/O)
-                "endpoint": summary.url,
-                "model": summary.model or "",
-                "token_counter": counter_name,
-            },
-        )
+        try:
+            return await self.store.load(
+                self.input_path,
+                lines,
+                {
+                    "input": os.path.abspath(self.input_path),  # noqa: ASYNC240 (no I/O)
+                    "endpoint": summary.url,
+                    "model": summary.model or "",
+                    "token_counter": counter_name,
+                },
+            )
+        except DuplicateRequestError as exc:
+            raise await asyncio.to_thread(_duplicate_error, self.input_path, exc) from None
 
     async def _drive_all(self) -> None:
         os.makedirs(self.shard_dir, exist_ok=True)
@@ -705,3 +720,29 @@ def _copy(file: IO[bytes], out: IO[bytes], lines: list[tuple[int, int]]) -> None
         out.write(file.read(length))
         out.write(b"\n")
         position = offset + length
+
+
+def _duplicate_error(path: str, exc: DuplicateRequestError) -> BatchInputError:
+    """The error ``check_batch_input`` would give for a duplicate ``custom_id``."""
+    (_, first_offset), (index, offset) = exc.first, exc.second
+    with open(path, "rb") as file:  # line numbers count every line, blank ones too
+        first_line = 1 + file.read(first_offset).count(b"\n")
+        line = first_line + file.read(offset - first_offset).count(b"\n")
+    problem = BatchInputError(
+        f"line {line}: duplicate custom_id {exc.custom_id!r}: lines {first_line} and {line} "
+        "both use it",
+        code="duplicate_custom_id",
+        custom_id=exc.custom_id,
+        index=index,
+        line=line,
+        source=path,
+    )
+    return BatchInputError(
+        f"{path} cannot be a job's input: the first duplicate custom_id found\n  {problem}",
+        code="invalid_batch_input",
+        custom_id=None,
+        index=None,
+        source=path,
+        problems=(problem,),
+        problem_count=1,
+    )

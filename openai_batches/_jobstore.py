@@ -43,6 +43,7 @@ from typing import IO, Any, ParamSpec, TypeVar
 import attrs
 
 __all__ = [
+    "DuplicateRequestError",
     "RequestState",
     "ShardRecord",
     "ShardStep",
@@ -135,6 +136,22 @@ _SHARD_COLUMNS = ", ".join(field.name for field in attrs.fields(ShardRecord))
 
 def _shard(row: Sequence[Any]) -> ShardRecord:
     return ShardRecord(row[0], ShardStep(row[1]), *row[2:])
+
+
+class DuplicateRequestError(Exception):
+    """Two requests of the input have the same ``custom_id``.
+
+    Attributes:
+        custom_id: The id.
+        first: The first request's index and offset in the input.
+        second: The second's.
+    """
+
+    def __init__(self, custom_id: str, first: tuple[int, int], second: tuple[int, int]) -> None:
+        super().__init__(custom_id)
+        self.custom_id = custom_id
+        self.first = first
+        self.second = second
 
 
 @attrs.frozen
@@ -231,15 +248,27 @@ class Store:
         meta: dict[str, str],
     ) -> dict[str, str]:
         db = self.db
+        last: list[Any] = []
+
+        def rows(read: Iterator[Line]) -> Iterator[tuple[int, str, int, int, int]]:
+            for n, line in enumerate(read):
+                last[:] = [n, line]
+                yield n, line.custom_id, line.offset, line.length, line.tokens
+
         with open(input_path, "rb") as file, _transaction(db):
             hashing = _Hashing(file)
-            rows = ((n, line.custom_id, line.offset, line.length, line.tokens) for n, line in
-                    enumerate(lines(hashing.readline)))  # fmt: skip
-            db.executemany(
-                "INSERT INTO requests (idx, custom_id, offset, length, tokens) "
-                "VALUES (?, ?, ?, ?, ?)",
-                rows,
-            )
+            try:
+                db.executemany(
+                    "INSERT INTO requests (idx, custom_id, offset, length, tokens) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    rows(lines(hashing.readline)),
+                )
+            except sqlite3.IntegrityError:
+                index, line = last
+                first = db.execute(
+                    "SELECT idx, offset FROM requests WHERE custom_id = ?", (line.custom_id,)
+                ).fetchone()
+                raise DuplicateRequestError(line.custom_id, first, (index, line.offset)) from None
             hashing.drain()
             full = {
                 **meta,

@@ -281,10 +281,34 @@ async def test_a_state_file_of_another_input_is_refused(
 async def test_bad_input_is_refused_before_any_request(
     emu: Emulator, client: Client, tmp_path: Path
 ) -> None:
-    source = write_input(tmp_path / "in.jsonl", [line("a", "one"), line("a", "two")])
-    with pytest.raises(BatchInputError, match="duplicate custom_id"):
+    lines = [line("a", "one"), line("b", "two"), {**line("c", "three"), "method": "GET"}]
+    source = write_input(tmp_path / "in.jsonl", lines)
+    with pytest.raises(BatchInputError, match="line 3: method must be 'POST'"):
         await client.jobs.run(source, tmp_path / "out.jsonl", polling=polling(emu))
     assert emu.requests == []
+
+
+async def test_a_duplicate_custom_id_is_refused_with_its_lines(
+    emu: Emulator, client: Client, tmp_path: Path
+) -> None:
+    # Found by the state file's unique index, not by an in-memory set of every id.
+    source = tmp_path / "in.jsonl"
+    write_input(source, [line("a", "one"), line("b", "two"), line("a", "three")])
+    source.write_bytes(b"\n" + source.read_bytes())  # a blank line counts as a line
+    state = tmp_path / "state"
+    with pytest.raises(BatchInputError) as caught:
+        await client.jobs.run(source, tmp_path / "out.jsonl", state=state, polling=polling(emu))
+    [problem] = caught.value.problems
+    assert (problem.code, problem.custom_id, problem.line, problem.index) == (
+        "duplicate_custom_id",
+        "a",
+        4,
+        2,
+    )
+    assert "lines 2 and 4 both use it" in str(caught.value)
+    assert emu.requests == []
+    with pytest.raises(JobStateError, match="holds no job"):
+        await job_status(state)  # nothing was recorded
 
 
 def test_limits_are_checked() -> None:
