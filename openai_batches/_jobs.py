@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import aclosing
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import orjson
@@ -192,7 +192,8 @@ async def _report(store: Store, meta: Mapping[str, str]) -> JobReport:
     batches: dict[str, int] = {}
     tokens = 0
     for shard in shards:
-        steps[shard.step] = steps.get(shard.step, 0) + 1
+        step = str(shard.step)
+        steps[step] = steps.get(step, 0) + 1
         if shard.step in (ShardStep.CREATING, ShardStep.SUBMITTED):
             tokens += shard.tokens
             status = shard.batch_status or "unknown"
@@ -420,13 +421,11 @@ class _Runner:
                     self.limits.shard_bytes,
                     self.limits.max_enqueued_tokens or 2**62,
                 )
-                if planned is None:  # counted requests that another step just took
-                    await self._refresh_counts()
-                    continue
-                shard, lines = planned
-                await self._write_shard_file(shard, lines)
                 await self._refresh_counts()
-                self._start(group, shard)
+                if planned is None:  # counted requests that another step just took
+                    continue
+                await self._ensure_shard_file(planned)
+                self._start(group, planned)
 
     def _ready(self) -> bool:
         if self._unplanned():
@@ -619,18 +618,13 @@ class _Runner:
     async def _ensure_shard_file(self, shard: ShardRecord) -> str:
         path = self._shard_path(shard)
         if not await asyncio.to_thread(os.path.exists, path):
-            lines = await self.store.shard_lines(shard.id)
-            if len(lines) != shard.requests:
+            written = await self.store.write_shard_file(shard.id, self.input_path, path)
+            if written != shard.requests:
                 raise JobStateError(
                     f"{self.store.path}: shard {shard.id} should hold {shard.requests} "
-                    f"requests, but {len(lines)} are assigned to it"
+                    f"requests, but {written} are assigned to it"
                 )
-            await self._write_shard_file(shard, lines)
         return path
-
-    async def _write_shard_file(self, shard: ShardRecord, lines: list[tuple[int, int]]) -> None:
-        path = self._shard_path(shard)
-        await asyncio.to_thread(_copy_lines, self.input_path, lines, path)
 
     # progress
 
@@ -702,24 +696,6 @@ def classify(line: bytes) -> tuple[RequestState, bytes, str]:
         code = error.get("code") if isinstance(error, dict) else None
         retry = code in RETRYABLE_CODES
     return (RequestState.RETRY if retry else RequestState.FAILED), line, custom_id
-
-
-def _copy_lines(source: str, lines: list[tuple[int, int]], target: str) -> None:
-    """Write the input's lines at ``(offset, length)`` to ``target``, one per line."""
-    temp = target + ".part"
-    with open(source, "rb") as file, open(temp, "wb") as out:
-        _copy(file, out, lines)
-    os.replace(temp, target)
-
-
-def _copy(file: IO[bytes], out: IO[bytes], lines: list[tuple[int, int]]) -> None:
-    position = -1
-    for offset, length in lines:
-        if offset != position:
-            file.seek(offset)
-        out.write(file.read(length))
-        out.write(b"\n")
-        position = offset + length
 
 
 def _duplicate_error(path: str, exc: DuplicateRequestError) -> BatchInputError:

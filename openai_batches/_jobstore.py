@@ -86,8 +86,8 @@ CREATE TABLE IF NOT EXISTS shards (
 );
 """
 
-#: Requests read per statement when the input is loaded and when results are written.
-_CHUNK = 5_000
+#: Result lines read per statement when the results file is written.
+_CHUNK = 1_000
 
 
 class RequestState(enum.IntEnum):
@@ -196,6 +196,9 @@ class Store:
 
     def _open(self) -> None:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        # Large pages suit rows that carry a result line of a kilobyte or more (taken
+        # only when the file is created).
+        db.execute("PRAGMA page_size=16384")
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.executescript(_SCHEMA)
@@ -295,58 +298,74 @@ class Store:
 
     async def plan_shard(
         self, filename: Callable[[int], str], max_requests: int, max_bytes: int, max_tokens: int
-    ) -> tuple[ShardRecord, list[tuple[int, int]]] | None:
+    ) -> ShardRecord | None:
         """Put the first requests waiting for a shard into a new one, in input order.
 
         A shard takes at most ``max_requests`` requests, ``max_bytes`` of input and
-        ``max_tokens`` estimated tokens (always at least one request). Returns the shard
-        and the ``(offset, length)`` of its lines, or ``None`` when no request waits.
+        ``max_tokens`` estimated tokens (always at least one request). Returns the shard,
+        or ``None`` when no request waits.
         """
         return await self._run(self._plan_shard, filename, max_requests, max_bytes, max_tokens)
 
     def _plan_shard(
         self, filename: Callable[[int], str], max_requests: int, max_bytes: int, max_tokens: int
-    ) -> tuple[ShardRecord, list[tuple[int, int]]] | None:
+    ) -> ShardRecord | None:
         db = self.db
-        chosen: list[tuple[int, int, int]] = []
-        size = tokens = 0
-        waiting = db.execute(
-            "SELECT idx, offset, length, tokens FROM requests WHERE state IN (?, ?) "
-            "ORDER BY idx LIMIT ?",
-            (RequestState.NEW, RequestState.RETRY, max_requests),
-        ).fetchall()
-        for idx, offset, length, line_tokens in waiting:
-            line_bytes = length + 1  # each line is written with its newline
-            if chosen and (size + line_bytes > max_bytes or tokens + line_tokens > max_tokens):
-                break
-            chosen.append((idx, offset, length))
-            size += line_bytes
-            tokens += line_tokens
-        if not chosen:
-            return None
+        count = size = tokens = 0
+        last = -1
+        waiting = (RequestState.NEW, RequestState.RETRY)
         with _transaction(db):
+            # Streamed, keeping only sums: memory does not grow with the shard's size.
+            cursor = db.execute(
+                "SELECT idx, length, tokens FROM requests WHERE state IN (?, ?) "
+                "ORDER BY idx LIMIT ?",
+                (*waiting, max_requests),
+            )
+            for idx, length, line_tokens in cursor:
+                line_bytes = length + 1  # each line is written with its newline
+                if count and (size + line_bytes > max_bytes or tokens + line_tokens > max_tokens):
+                    break
+                count, size, tokens, last = count + 1, size + line_bytes, tokens + line_tokens, idx
+            cursor.close()
+            if not count:
+                return None
             number = 1 + (db.execute("SELECT coalesce(max(id), 0) FROM shards").fetchone()[0])
-            shard = ShardRecord(number, ShardStep.PLANNED, len(chosen), tokens, size,
-                                filename(number))  # fmt: skip
+            shard = ShardRecord(number, ShardStep.PLANNED, count, tokens, size, filename(number))
             db.execute(
                 "INSERT INTO shards (id, step, requests, tokens, bytes, filename) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (shard.id, shard.step, shard.requests, shard.tokens, shard.bytes, shard.filename),
             )
-            db.executemany(
-                "UPDATE requests SET state = ?, shard = ?, attempts = attempts + 1 WHERE idx = ?",
-                ((RequestState.ASSIGNED, number, idx) for idx, _, _ in chosen),
+            # The chosen requests are exactly the waiting ones up to the last chosen.
+            db.execute(
+                "UPDATE requests SET state = ?, shard = ?, attempts = attempts + 1 "
+                "WHERE state IN (?, ?) AND idx <= ?",
+                (RequestState.ASSIGNED, number, *waiting, last),
             )
-        return shard, [(offset, length) for _, offset, length in chosen]
+        return shard
 
-    async def shard_lines(self, shard_id: int) -> list[tuple[int, int]]:
-        """The ``(offset, length)`` of a shard's lines, in input order."""
-        return await self._run(
-            lambda: self.db.execute(
-                "SELECT offset, length FROM requests WHERE shard = ? AND state = ? ORDER BY idx",
-                (shard_id, RequestState.ASSIGNED),
-            ).fetchall()
+    async def write_shard_file(self, shard_id: int, source: str, target: str) -> int:
+        """Copy the shard's lines from the input ``source`` to ``target``; return how many.
+
+        Written aside and renamed, so ``target`` exists only whole.
+        """
+        return await self._run(self._write_shard_file, shard_id, source, target)
+
+    def _write_shard_file(self, shard_id: int, source: str, target: str) -> int:
+        temp = target + ".part"
+        count = 0
+        cursor = self.db.execute(
+            "SELECT offset, length FROM requests WHERE shard = ? AND state = ? ORDER BY idx",
+            (shard_id, RequestState.ASSIGNED),
         )
+        with open(source, "rb") as file, open(temp, "wb") as out:
+            for offset, length in cursor:
+                file.seek(offset)
+                out.write(file.read(length))
+                out.write(b"\n")
+                count += 1
+        os.replace(temp, target)
+        return count
 
     async def record_results(
         self, shard_id: int, results: Iterable[tuple[RequestState, bytes, str]], max_attempts: int
