@@ -356,6 +356,8 @@ class _Runner:
             await self._emit("started")
             await self._drive_all()
             await self.store.write_results(self.output_path)
+            with contextlib.suppress(OSError):  # only shard files not yet uploaded live there
+                await asyncio.to_thread(os.rmdir, self.shard_dir)
             await self._emit("finished")
             return await _report(self.store, self.meta)
         finally:
@@ -464,6 +466,7 @@ class _Runner:
     async def _drive_shard(self, shard: ShardRecord, holds: bool) -> None:
         if not holds:
             await self._acquire(shard)
+            holds = True
         try:
             while True:
                 batch_id = await self._submit(shard)
@@ -485,6 +488,7 @@ class _Runner:
                     batch_id=None,
                     batch_status=None,
                 )
+                self.statuses.pop(shard.id, None)
                 await self._emit("limited", shard, batch.id)
                 async with self.changed:
                     self.queued += 1
@@ -531,7 +535,10 @@ class _Runner:
                 input_file_id=shard.file_id,
                 endpoint=self.meta["endpoint"],
                 completion_window=self.completion_window,
-                metadata={"openai_batches_job": self.meta["id"], "shard": str(shard.id)},
+                metadata={
+                    "openai_batches_job": self.meta["id"],
+                    "openai_batches_shard": str(shard.id),
+                },
                 idempotency_key=shard.idempotency_key,
             )
         await self.store.update_shard(

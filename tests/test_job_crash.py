@@ -154,7 +154,7 @@ def test_killed_at_random_steps_jobs_still_complete_exactly_once(
     assert len(files) == sum(shards.values())
     assert len({f.filename for f in files}) == len(files)
     ran = collections.Counter(
-        ((b.metadata or {})["openai_batches_job"], (b.metadata or {})["shard"])
+        ((b.metadata or {})["openai_batches_job"], (b.metadata or {})["openai_batches_shard"])
         for b in batches
         if not (
             b.status == "failed" and b.errors and b.errors.data[0].code == "token_limit_exceeded"

@@ -210,6 +210,7 @@ async def test_status_reports_without_changing_anything(
     assert report.model == MODEL
     assert report.token_counter == "bytes/4"
     assert report.input == str(source)
+    assert not (tmp_path / "job.state.shards").exists()  # every shard file was uploaded
 
 
 async def test_status_of_no_job(tmp_path: Path) -> None:
