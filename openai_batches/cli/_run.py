@@ -110,7 +110,14 @@ def run_command(args: argparse.Namespace) -> int:
         async with client:
             return await _run(client, args, out)
 
-    return asyncio.run(go())
+    try:
+        return asyncio.run(go())
+    except KeyboardInterrupt:
+        print(
+            "interrupted: the job's batches keep running; run the same command again to resume",
+            file=sys.stderr,
+        )
+        return ExitCode.INTERRUPTED
 
 
 async def _status(state: Path, out: Output) -> int:

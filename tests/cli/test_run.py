@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -9,9 +11,9 @@ import orjson
 import pytest
 
 from openai_batches import Client
-from openai_batches.emulator import Emulator
+from openai_batches.emulator import Emulator, ManualClock
 
-from .conftest import CLI, base_env, chat_line, run_cli
+from .conftest import CLI, COMMAND, base_env, chat_line, run_cli
 
 # Batches take milliseconds: 1,000 emulated seconds per second.
 pytestmark = pytest.mark.openai_emulator(speed=1000)
@@ -100,3 +102,44 @@ async def test_status_of_a_state_file_of_no_job(tmp_path: Path) -> None:
     run = await run_cli("run", "--status", "--state", str(tmp_path / "none"), env=base_env())
     assert run.code == 1
     assert "no job state at" in run.err
+
+
+@pytest.mark.openai_emulator(clock=ManualClock())
+async def test_ctrl_c_exits_130_and_the_same_command_resumes(
+    openai_emulator: Emulator, emulator_env: dict[str, str], tmp_path: Path
+) -> None:
+    source = write_lines(tmp_path / "in.jsonl", [chat_line(f"q{n}") for n in range(4)])
+    out = tmp_path / "out.jsonl"
+    command = ("run", str(source), "--out", str(out), "--shard-requests", "2", *FAST)
+    process = await asyncio.create_subprocess_exec(
+        *COMMAND,
+        *command,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=emulator_env,
+    )
+    assert process.stderr is not None
+    while b"submitted (shard 2)" not in await asyncio.wait_for(process.stderr.readline(), 30):
+        pass  # time stands still on the manual clock: both batches stay validating
+    process.send_signal(signal.SIGINT)
+    _, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 130
+    assert b"run the same command again to resume" in err
+    assert b"Traceback" not in err
+    assert not out.exists()
+
+    assert isinstance(openai_emulator.clock, ManualClock)
+    openai_emulator.clock.advance(3600)
+    openai_emulator.requests.clear()
+    run = await run_cli(*command, env=emulator_env)
+    assert run.code == 0, run.err
+    assert [orjson.loads(line)["custom_id"] for line in out.read_bytes().splitlines()] == [
+        "q0",
+        "q1",
+        "q2",
+        "q3",
+    ]
+    sent = [(r.method, r.path) for r in openai_emulator.requests]
+    assert ("POST", "/v1/files") not in sent
+    assert ("POST", "/v1/batches") not in sent
