@@ -21,7 +21,7 @@ from ._app import (
 from ._output import Output
 
 if TYPE_CHECKING:
-    from .. import JobProgress, JobReport
+    from .. import Client, JobProgress, JobReport
     from ._app import Subparsers
 
 __all__ = ["register"]
@@ -131,10 +131,9 @@ async def _status(state: Path, out: Output) -> int:
     return ExitCode.OK
 
 
-async def _run(client: object, args: argparse.Namespace, out: Output) -> int:
-    from .. import BatchInputError, Client, JobLimits, JobStateError, Polling
+async def _run(client: Client, args: argparse.Namespace, out: Output) -> int:
+    from .. import BatchInputError, JobLimits, JobStateError, Polling
 
-    assert isinstance(client, Client)
     printer = _ProgressPrinter(out)
     try:
         report = await client.jobs.run(

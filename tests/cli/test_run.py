@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from openai_batches import Client
+from openai_batches.cli import main
 from openai_batches.emulator import Emulator, ManualClock
 
 from .conftest import CLI, COMMAND, base_env, chat_line, run_cli
@@ -92,16 +93,16 @@ async def test_bad_input_exits_2_and_sends_nothing(
         (["in.jsonl"], "run needs INPUT and --out"),
     ],
 )
-async def test_usage_errors(args: list[str], message: str) -> None:
-    run = await run_cli("run", *args, env=base_env(OPENAI_API_KEY="sk-x"))
-    assert run.code == 2
-    assert message in run.err
+def test_usage_errors(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", *args, "--api-key", "sk-x"]) == 2
+    assert message in capsys.readouterr().err
 
 
-async def test_status_of_a_state_file_of_no_job(tmp_path: Path) -> None:
-    run = await run_cli("run", "--status", "--state", str(tmp_path / "none"), env=base_env())
-    assert run.code == 1
-    assert "no job state at" in run.err
+def test_status_of_a_state_file_of_no_job(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "--status", "--state", str(tmp_path / "none")]) == 1
+    assert "no job state at" in capsys.readouterr().err
 
 
 @pytest.mark.openai_emulator(clock=ManualClock())
