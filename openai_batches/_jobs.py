@@ -175,8 +175,8 @@ async def job_status(state: str | os.PathLike[str]) -> JobReport:
     if not await asyncio.to_thread(os.path.exists, path):
         raise FileNotFoundError(f"no job state at {path}")
     store = Store(path)
-    await store.open()
     try:
+        await store.open()
         meta = await store.meta()
         if "id" not in meta:
             raise JobStateError(f"{path} holds no job (it was never loaded)")
@@ -261,7 +261,8 @@ class Jobs:
 
         Raises:
             BatchInputError: A line of the input cannot be a batch request.
-            JobStateError: The state file belongs to another input or endpoint.
+            JobStateError: The state file belongs to another input, or another process
+                is running the same job.
             APIStatusError, APIConnectionError: A step failed after the client's retries
                 (run again to resume).
         """
@@ -348,8 +349,8 @@ class _Runner:
     # the whole job
 
     async def run(self) -> JobReport:
-        await self.store.open()
         try:
+            await self.store.open(exclusive=True)
             self.meta = await self._load()
             await self._refresh_counts()
             self.finished_at_start = self._finished()

@@ -42,6 +42,8 @@ from typing import IO, Any, ParamSpec, TypeVar
 
 import attrs
 
+from ._errors import JobStateError
+
 __all__ = [
     "DuplicateRequestError",
     "RequestState",
@@ -177,6 +179,7 @@ class Store:
             max_workers=1, thread_name_prefix="openai-batches-job"
         )
         self._db: sqlite3.Connection | None = None
+        self._lock: int | None = None
 
     async def _run(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
@@ -190,11 +193,22 @@ class Store:
 
     # opening and closing
 
-    async def open(self) -> None:
-        """Open (or create) the file."""
-        await self._run(self._open)
+    async def open(self, *, exclusive: bool = False) -> None:
+        """Open (or create) the file.
 
-    def _open(self) -> None:
+        Args:
+            exclusive: Hold ``PATH.lock`` until `close`, so that a second runner of the
+                same job (a cron job started twice) stops at once instead of sending
+                every step twice; the lock goes with the process, even on ``kill -9``.
+
+        Raises:
+            JobStateError: ``exclusive`` and another process holds the lock.
+        """
+        await self._run(self._open, exclusive)
+
+    def _open(self, exclusive: bool) -> None:
+        if exclusive:
+            self._lock = _lock(self.path + ".lock")
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         # Large pages suit rows that carry a result line of a kilobyte or more (taken
         # only when the file is created).
@@ -215,20 +229,15 @@ class Store:
         if self._db is not None:
             self._db.close()
             self._db = None
+        if self._lock is not None:
+            os.close(self._lock)  # releases the lock
+            self._lock = None
 
     # the job
 
     async def meta(self) -> dict[str, str]:
         """The job's description; empty when no job was loaded yet."""
         return await self._run(lambda: dict(self.db.execute("SELECT key, value FROM meta")))
-
-    async def set_meta(self, values: dict[str, str]) -> None:
-        """Write entries of the job's description."""
-        await self._run(self._set_meta, values)
-
-    def _set_meta(self, values: dict[str, str]) -> None:
-        with _transaction(self.db):
-            self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", values.items())
 
     async def load(
         self,
@@ -504,6 +513,23 @@ class Store:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _lock(path: str) -> int | None:
+    """Lock the file at ``path`` for this process; return its descriptor (None: no locks)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX: no lock
+        return None
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise JobStateError(
+            f"{path[: -len('.lock')]} is in use: another process is running this job"
+        ) from None
+    return fd
 
 
 @contextlib.contextmanager

@@ -320,3 +320,27 @@ def test_limits_are_checked() -> None:
     with pytest.raises(ValueError, match="max_enqueued_tokens"):
         JobLimits(max_enqueued_tokens=0)
     assert JobLimits(max_enqueued_tokens=None).max_enqueued_tokens is None
+
+
+async def test_a_second_runner_of_the_same_job_stops_at_once(
+    emu: Emulator, client: Client, tmp_path: Path
+) -> None:
+    source = write_input(tmp_path / "in.jsonl", [line(f"q{n}", f"n {n}") for n in range(4)])
+    out = tmp_path / "out.jsonl"
+    submitted = asyncio.Event()
+
+    def on_progress(progress: JobProgress) -> None:
+        if progress.event == "submitted":
+            submitted.set()
+
+    first = asyncio.create_task(
+        client.jobs.run(source, out, polling=polling(emu), on_progress=on_progress)
+    )
+    await submitted.wait()
+    emu.requests.clear()
+    with pytest.raises(JobStateError, match="another process is running this job"):
+        await client.jobs.run(source, out, polling=polling(emu))
+    assert [r for r in emu.requests if r.method == "POST"] == []  # the first one polls on
+    report = await first
+    assert report.succeeded == 4
+    assert (await client.jobs.run(source, out, polling=polling(emu))).succeeded == 4  # free
