@@ -344,3 +344,53 @@ async def test_a_second_runner_of_the_same_job_stops_at_once(
     report = await first
     assert report.succeeded == 4
     assert (await client.jobs.run(source, out, polling=polling(emu))).succeeded == 4  # free
+
+
+async def test_requests_of_a_batch_that_expired_part_way_are_retried(tmp_path: Path) -> None:
+    # One request a second and a 10 s window: a batch runs about 9 requests, then expires.
+    timing = Timing(requests_per_second=1, window=10)
+    async with (
+        Emulator(clock=ManualClock(), timing=timing, seed=2) as emu,
+        emu.client(retry_policy=RetryPolicy(initial_delay=0, max_delay=0)) as client,
+    ):
+        requests = [line(f"q{n}", f"n {n}") for n in range(20)]
+        source = write_input(tmp_path / "in.jsonl", requests)
+        out = tmp_path / "out.jsonl"
+        report = await client.jobs.run(
+            source, out, limits=JobLimits(max_attempts=3), polling=polling(emu)
+        )
+        assert (report.succeeded, report.failed) == (20, 0)
+        batches = [b async for b in client.batches.list()]
+        assert [b.status for b in reversed(batches)] == ["expired", "expired", "completed"]
+        results = read_results(out)
+        assert [r["custom_id"] for r in results] == [f"q{n}" for n in range(20)]
+        assert all(r["response"]["status_code"] == 200 for r in results)
+
+
+async def test_requests_of_a_batch_cancelled_part_way_are_retried(
+    emu: Emulator, client: Client, tmp_path: Path
+) -> None:
+    requests = [line(f"q{n}", f"n {n}") for n in range(20)]
+    source = write_input(tmp_path / "in.jsonl", requests)
+    cancelled: list[str] = []
+
+    async def cancel_the_first(progress: JobProgress) -> None:
+        # Someone cancels the first batch from the dashboard once it has started.
+        if progress.event != "batch" or progress.batch_id is None or cancelled:
+            return
+        batch = await client.batches.retrieve(progress.batch_id)
+        if batch.request_counts and batch.request_counts.completed:
+            cancelled.append(batch.id)
+            await client.batches.cancel(batch.id)
+
+    report = await client.jobs.run(
+        source, tmp_path / "out.jsonl", polling=polling(emu), on_progress=cancel_the_first
+    )
+    assert (report.succeeded, report.failed) == (20, 0)
+    first = await client.batches.retrieve(cancelled[0])
+    assert first.status == "cancelled"
+    assert first.request_counts is not None
+    assert 0 < first.request_counts.completed < 20  # part of it ran
+    totals = [b.request_counts.total for b in [b async for b in client.batches.list()]]
+    assert totals[-1] == 20
+    assert sum(totals[:-1]) == 20 - first.request_counts.completed  # the rest, once more
