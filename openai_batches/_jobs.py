@@ -254,7 +254,8 @@ class Jobs:
             polling: How each batch is polled (its ``sleep`` also paces the backoff); by
                 default every 5 s at first, backing off to every minute.
             limit_backoff: Seconds before a shard refused for the enqueued-token limit
-                is tried again; it doubles with each refusal, up to 16 times as long.
+                is tried again, unless one of the job's batches ends sooner; it doubles
+                with each refusal, up to 16 times as long.
 
         Returns:
             The job's final report; ``report.failed`` counts requests that failed for good.
@@ -289,6 +290,7 @@ class _Capacity:
         self._changed = changed
         self.batches = 0
         self.tokens = 0
+        self.releases = 0  # how many batches have left the queue so far
 
     def fits(self, tokens: int) -> bool:
         if self.batches >= self._limits.max_batches:
@@ -310,7 +312,13 @@ class _Capacity:
         async with self._changed:
             self.batches -= 1
             self.tokens -= tokens
+            self.releases += 1
             self._changed.notify_all()
+
+    async def wait_for_release(self, than: int) -> None:
+        """Return once more than ``than`` batches have left the queue."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.releases > than)
 
 
 class _Runner:
@@ -493,7 +501,7 @@ class _Runner:
                 await self._emit("limited", shard, batch.id)
                 async with self.changed:
                     self.queued += 1
-                await self.polling.sleep(delay)
+                await self._back_off(delay, self.capacity.releases)
                 await self._acquire(shard)
                 holds = True
             await self._harvest(shard, batch)
@@ -501,6 +509,24 @@ class _Runner:
             if holds:
                 await self.capacity.release(shard.tokens)
             raise
+
+    async def _back_off(self, delay: float, releases: int) -> None:
+        """Wait ``delay`` seconds, or less if one of the job's batches leaves the queue.
+
+        The API's queue frees up when a batch ends; a refused shard tries again then,
+        rather than sleeping on while its turn has come. When none of the job's batches
+        is in flight (the queue is held by other work), only the delay ends the wait.
+        """
+
+        async def sleep() -> None:
+            await self.polling.sleep(delay)
+
+        async with asyncio.TaskGroup() as group:
+            sleeping = group.create_task(sleep())
+            freed = group.create_task(self.capacity.wait_for_release(releases))
+            await asyncio.wait((sleeping, freed), return_when=asyncio.FIRST_COMPLETED)
+            sleeping.cancel()
+            freed.cancel()
 
     async def _submit(self, shard: ShardRecord) -> str:
         """Upload the shard's file and create its batch, unless that was done already."""

@@ -50,8 +50,12 @@ def polling(emu: Emulator) -> Polling:
     assert isinstance(clock, ManualClock)
 
     async def sleep(seconds: float) -> None:
-        clock.advance(seconds)
-        await asyncio.sleep(0)
+        # A second at a time, giving the other tasks a turn in between: a long sleep can
+        # be cut short by what they do, as a real one can.
+        while seconds > 0:
+            clock.advance(min(seconds, 1.0))
+            seconds -= 1.0
+            await asyncio.sleep(0)
 
     return Polling(interval=1.0, max_interval=5.0, sleep=sleep)
 
@@ -394,3 +398,34 @@ async def test_requests_of_a_batch_cancelled_part_way_are_retried(
     totals = [b.request_counts.total for b in [b async for b in client.batches.list()]]
     assert totals[-1] == 20
     assert sum(totals[:-1]) == 20 - first.request_counts.completed  # the rest, once more
+
+
+async def test_a_refused_shard_goes_again_when_one_of_the_jobs_batches_ends(
+    tmp_path: Path,
+) -> None:
+    # Three shards of 150 tokens against a limit of 400: the third is refused while the
+    # first two run (for 300 emulated seconds each). Its backoff is far longer than that;
+    # it goes again as soon as one of the two ends.
+    timing = Timing(requests_per_second=0.1)
+    async with (
+        Emulator(clock=ManualClock(), timing=timing, seed=4, enqueued_token_limit=400) as emu,
+        emu.client(retry_policy=RetryPolicy(initial_delay=0, max_delay=0)) as client,
+    ):
+        source = write_input(
+            tmp_path / "in.jsonl", [line(f"q{n}", five_words(n)) for n in range(90)]
+        )
+        report = await client.jobs.run(
+            source,
+            tmp_path / "out.jsonl",
+            limits=JobLimits(shard_requests=30, max_batches=3),
+            polling=polling(emu),
+            limit_backoff=100_000.0,
+        )
+        assert report.succeeded == 90
+        batches = sorted([b async for b in client.batches.list()], key=lambda b: b.created_at)
+        refused = [b for b in batches if b.status == "failed"]
+        assert refused
+        first_end = min(b.completed_at or 0 for b in batches if b.status == "completed")
+        again = batches[batches.index(refused[-1]) + 1]
+        assert again.metadata == {**(refused[-1].metadata or {}), **(again.metadata or {})}
+        assert first_end <= again.created_at < first_end + 60  # not 100,000 s later
