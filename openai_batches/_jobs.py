@@ -308,11 +308,16 @@ class _Capacity:
         self.batches += 1
         self.tokens += tokens
 
-    async def release(self, tokens: int) -> None:
+    async def release(self, tokens: int, *, ran: bool = True) -> None:
+        """Give back a batch's place; ``ran``: it held a place in the API's queue too.
+
+        A batch refused for the token limit never did, so its end frees nothing there.
+        """
         async with self._changed:
             self.batches -= 1
             self.tokens -= tokens
-            self.releases += 1
+            if ran:
+                self.releases += 1
             self._changed.notify_all()
 
     async def wait_for_release(self, than: int) -> None:
@@ -478,15 +483,19 @@ class _Runner:
             holds = True
         try:
             while True:
+                # The queue had the room it had now; a batch of the job that ends after
+                # this point frees more, and a refusal is worth trying again at once.
+                seen = self.capacity.releases
                 batch_id = await self._submit(shard)
                 batch = await self.client.batches.wait(
                     batch_id,
                     polling=self.polling,
                     on_progress=lambda batch: self._on_batch(shard, batch),
                 )
-                await self.capacity.release(shard.tokens)
+                refused = _refused_for_tokens(batch)
+                await self.capacity.release(shard.tokens, ran=not refused)
                 holds = False
-                if not _refused_for_tokens(batch):
+                if not refused:
                     break
                 delay = self.limit_backoff * 2 ** min(shard.limit_hits, 4)
                 await self.store.update_shard(
@@ -501,7 +510,7 @@ class _Runner:
                 await self._emit("limited", shard, batch.id)
                 async with self.changed:
                     self.queued += 1
-                await self._back_off(delay, self.capacity.releases)
+                await self._back_off(delay, seen)
                 await self._acquire(shard)
                 holds = True
             await self._harvest(shard, batch)
@@ -511,11 +520,12 @@ class _Runner:
             raise
 
     async def _back_off(self, delay: float, releases: int) -> None:
-        """Wait ``delay`` seconds, or less if one of the job's batches leaves the queue.
+        """Wait ``delay`` seconds, or less once more than ``releases`` batches have ended.
 
         The API's queue frees up when a batch ends; a refused shard tries again then,
-        rather than sleeping on while its turn has come. When none of the job's batches
-        is in flight (the queue is held by other work), only the delay ends the wait.
+        rather than sleeping on while its turn has come (at once, if one ended since it
+        was created). When none of the job's batches is in flight (the queue is held by
+        other work), only the delay ends the wait.
         """
 
         async def sleep() -> None:
