@@ -115,3 +115,8 @@ async def test_flaky_runs_are_counted_per_custom_id(api: Api, clock: ManualClock
     clock.advance(60)
     batch = await api.get(f"/batches/{batch['id']}")
     assert batch["request_counts"] == {"total": 2, "completed": 1, "failed": 1}  # z's first run
+
+
+@pytest.mark.openai_emulator(enqueued_token_limit=5)
+async def test_the_pytest_plugin_takes_the_limit(openai_emulator: Emulator) -> None:
+    assert openai_emulator.store.enqueued_token_limit == 5
