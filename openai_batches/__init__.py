@@ -24,6 +24,7 @@ from ._errors import (
     InsufficientQuotaError,
     InternalServerError,
     InvalidWebhookSignatureError,
+    JobStateError,
     JSONLError,
     NotFoundError,
     OpenAIError,
@@ -78,6 +79,11 @@ __all__ = [
     "InternalServerError",
     "InvalidWebhookSignatureError",
     "JSONLError",
+    "JobLimits",
+    "JobProgress",
+    "JobReport",
+    "JobStateError",
+    "Jobs",
     "JoinSummary",
     "NotFoundError",
     "OpenAIError",
@@ -112,6 +118,7 @@ __all__ = [
     "encode_requests",
     "iter_lines",
     "iter_requests",
+    "job_status",
     "merge",
     "write_requests",
 ]
@@ -165,6 +172,11 @@ _LAZY = {
     "write_requests": "_jsonl",
     "JoinSummary": "_results",
     "ResultJoin": "_results",
+    "JobLimits": "_jobs",
+    "JobProgress": "_jobs",
+    "JobReport": "_jobs",
+    "Jobs": "_jobs",
+    "job_status": "_jobs",
     "concurrent_map": "_concurrency",
     "merge": "_concurrency",
 }
@@ -174,6 +186,7 @@ if TYPE_CHECKING:
     from ._check import BatchInputSummary, check_batch_input
     from ._concurrency import concurrent_map, merge
     from ._files import Files
+    from ._jobs import JobLimits, JobProgress, JobReport, Jobs, job_status
     from ._jsonl import (
         RequestWriter,
         Shard,

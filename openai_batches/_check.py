@@ -67,6 +67,7 @@ async def check_batch_input(
     max_bytes: int = MAX_BATCH_BYTES,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     max_problems: int = 100,
+    unique_ids: bool = True,
 ) -> BatchInputSummary:
     """Check that the file at ``path`` can be the input of one batch, before uploading it.
 
@@ -82,6 +83,9 @@ async def check_batch_input(
         max_bytes: The largest input file a batch takes (the API's limit is 200 MB).
         max_line_bytes: A longer line stops the check (it is not JSONL at all).
         max_problems: How many of the lines' problems to list; the rest are counted.
+        unique_ids: Check that no two lines share a ``custom_id``. ``False`` leaves that
+            to the caller and keeps no ids, so memory does not grow with the file (a
+            job finds duplicates in its state file instead).
 
     Returns:
         How many requests the file has, its size, and the url and model they share.
@@ -101,7 +105,7 @@ async def check_batch_input(
     file: IO[bytes] = await asyncio.to_thread(open, source, "rb")
     try:
         size = os.fstat(file.fileno()).st_size
-        check = _Check(source, max_requests, max_problems)
+        check = _Check(source, max_requests, max_problems, unique_ids)
         async with (
             aclosing(_read(file)) as chunks,
             aclosing(
@@ -128,9 +132,11 @@ async def _read(file: IO[bytes]) -> AsyncGenerator[bytes, None]:
 class _Check:
     """The state of one file's check: the rules, the counts and the problems so far."""
 
-    def __init__(self, source: str, max_requests: int, max_problems: int) -> None:
+    def __init__(
+        self, source: str, max_requests: int, max_problems: int, unique_ids: bool = True
+    ) -> None:
         self.source = source
-        self.rules = RequestRules("line")
+        self.rules = RequestRules("line", unique_ids=unique_ids)
         self.requests = 0
         self.max_requests = max_requests
         self.max_problems = max_problems

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from ._batches import Batches
     from ._files import Files
+    from ._jobs import Jobs
     from ._uploads import Uploads
     from ._webhooks import Webhooks
 
@@ -156,6 +157,7 @@ class Client:
         self._files: Files | None = None
         self._batches: Batches | None = None
         self._webhooks: Webhooks | None = None
+        self._jobs: Jobs | None = None
 
     # The resources, and the modules behind them, load on first use: `import
     # openai_batches` then costs little more than importing aiohttp.
@@ -177,6 +179,15 @@ class Client:
 
             self._files = Files(self._api, uploads=self.uploads)
         return self._files
+
+    @property
+    def jobs(self) -> Jobs:
+        """Batch jobs of any size, kept in a state file (see :class:`Jobs`)."""
+        if self._jobs is None:
+            from ._jobs import Jobs
+
+            self._jobs = Jobs(self)
+        return self._jobs
 
     @property
     def uploads(self) -> Uploads:

@@ -28,6 +28,7 @@ The names follow openai-python, so code can move between the two::
      ├── BatchInputError              requests that would break a batch's rules (duplicate ids...)
      ├── InvalidWebhookSignatureError a webhook whose signature, headers or timestamp do not verify
      │                                (also a ValueError, as in openai-python)
+     ├── JobStateError                a job's state file that does not fit the job run on it
      └── (ValueError / TypeError for bad arguments, raised before any request)
 
 Nothing else escapes: aiohttp, JSON and cattrs exceptions are chained as ``__cause__``,
@@ -59,6 +60,7 @@ __all__ = [
     "InternalServerError",
     "InvalidWebhookSignatureError",
     "JSONLError",
+    "JobStateError",
     "NotFoundError",
     "OpenAIError",
     "PaginationError",
@@ -466,3 +468,7 @@ def _text(value: object, body: bytes) -> str | None:
         return orjson.dumps(value).decode()[:_SNIPPET]
     except TypeError:  # nested deeper than orjson writes: quote the body as it came
         return _snippet(body.decode("utf-8", "replace"))
+
+
+class JobStateError(OpenAIError):
+    """A job's state file holds no job, or a job made from another input."""

@@ -108,10 +108,13 @@ class RequestRules:
 
     Args:
         unit: What a position counts, named in the reasons (``"request"``, ``"line"``).
+        unique_ids: Check that ``custom_id``s are unique; ``False`` keeps none of them,
+            for a caller that finds duplicates some other way.
     """
 
-    def __init__(self, unit: str) -> None:
+    def __init__(self, unit: str, *, unique_ids: bool = True) -> None:
         self._unit = unit
+        self._unique_ids = unique_ids
         self._positions: dict[str | bytes, int] = {}
         self._first: tuple[int, str, str | None] | None = None
 
@@ -156,7 +159,8 @@ class RequestRules:
         """Count a request in, after :meth:`problem` found nothing wrong with it."""
         if self._first is None:
             self._first = (position, url, model)
-        self._positions[_id_key(custom_id)] = position
+        if self._unique_ids:
+            self._positions[_id_key(custom_id)] = position
 
 
 def _id_key(custom_id: str) -> str | bytes:

@@ -277,3 +277,11 @@ async def test_the_event_loop_gets_a_turn_every_few_hundred_lines(
     longest = max(seen.count(value) for value in set(seen))
     assert len(seen) == 5_000
     assert longest <= check_module._LINES_PER_TURN
+
+
+async def test_unique_ids_false_keeps_no_ids(tmp_path: Path) -> None:
+    path = write(tmp_path, line("a"), line("a"))
+    with pytest.raises(BatchInputError, match="duplicate custom_id"):
+        await check_batch_input(path)
+    summary = await check_batch_input(path, unique_ids=False)
+    assert summary.requests == 2

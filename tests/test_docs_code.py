@@ -11,9 +11,10 @@ How a document's ```python blocks run (the conventions for writing them):
   ``file_id``, ``file_ids``, ``questions``, ``requests`` and more. The environment points
   ``Client()`` at the emulator (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``,
   ``OPENAI_WEBHOOK_SECRET``), and the working directory is a new folder holding
-  ``requests.jsonl`` (three valid chat requests) and an empty ``outputs/``. A block that
-  leaves ``client`` closed (``async with Client() as client: ...``) leaves the next block
-  the predefined one; every client a document leaves open is closed after it.
+  ``requests.jsonl`` and ``questions.jsonl`` (three valid chat requests each) and an
+  empty ``outputs/``. A block that leaves ``client`` closed (``async with Client() as
+  client: ...``) leaves the next block the predefined one; every client a document leaves
+  open is closed after it.
 - **Programs.** A block that calls ``asyncio.run(`` is a program: it runs as ``__main__``
   in a thread with its own event loop, as a script would, against the same emulator.
 - **Files of a project.** Blocks whose first line is a comment naming a Python file
@@ -173,7 +174,8 @@ async def emulated(
         monkeypatch.setenv("OPENAI_WEBHOOK_SECRET", emu.webhook_secret)
         monkeypatch.chdir(tmp_path)
         lines = [chat(f"r{n}", f"request {n}") for n in range(3)]
-        (tmp_path / "requests.jsonl").write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines))
+        for name in ("requests.jsonl", "questions.jsonl"):  # a pipeline's and a job's input
+            (tmp_path / name).write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines))
         (tmp_path / "outputs").mkdir()
         client = emu.client()
         try:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import ast
 import asyncio
 import os
+import re
 import sys
 from pathlib import Path
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "pipeline.py"
+EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
+EXAMPLE = EXAMPLES / "pipeline.py"
 
 
 async def test_pipeline_example_runs_on_the_emulator(tmp_path: Path) -> None:
@@ -36,3 +38,25 @@ async def test_pipeline_example_runs_on_the_emulator(tmp_path: Path) -> None:
     [retry] = [Path(p) for p in ast.literal_eval(line.split(" to re-submit in ", 1)[1])]
     assert retry.parent.parent.parent == tmp_path
     assert len(retry.read_bytes().splitlines()) == 1
+
+
+async def test_job_example_is_interrupted_and_resumes() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-W",
+        "error",
+        str(EXAMPLES / "job.py"),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    text = out.decode()
+    assert process.returncode == 0, err.decode()
+    stopped = re.search(r"stopped: (\d+) pending, shards .*'submitted': \d", text)
+    assert stopped, text  # where it stopped depends on timing; that it resumed does not
+    assert 0 < int(stopped[1]) <= 600
+    assert "done: 599 succeeded, 1 failed" in text
+    assert "600 results, in input order: q-0 first" in text
+    assert "q-7: Emulated failure: status 400" in text

@@ -63,7 +63,8 @@ exit codes:
   1    a local file could not be read or written, or is not a valid batch input
   2    usage error, including a missing API key
   3    the API or the client failed (the message and request id go to stderr)
-  4    the batch ended failed, expired or cancelled (wait, results)
+  4    the batch ended failed, expired or cancelled (wait, results);
+       some requests of a job failed for good (run)
   5    the batch is not finished (results), or the wait's --deadline passed
   130  interrupted (Ctrl-C)
 """

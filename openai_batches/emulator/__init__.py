@@ -13,6 +13,7 @@ with the client), so each side catches the other's mistakes::
 Batch lines are answered deterministically (``"echo: <last user message>"``; tokens are
 whitespace-separated words). Markers in any string of a request body change that:
 ``[[fail:NNN]]`` answers status NNN with an error body (the line goes to the error file),
+``[[flaky:NNN:K]]`` does so only for the first K runs of the line's ``custom_id``,
 ``[[error:CODE]]`` gives ``response: null`` and ``error.code`` CODE, ``[[size:N]]`` pads the
 generated text to about N bytes (``k``/``m``/``g`` suffixes allowed).
 

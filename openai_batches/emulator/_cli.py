@@ -78,6 +78,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="MS",
         help="milliseconds every request waits before it is handled (default: %(default)s)",
     )
+    parser.add_argument(
+        "--enqueued-token-limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="fail batches that would put more than N input tokens of one model in the queue "
+        "(token_limit_exceeded; default: no limit)",
+    )
 
 
 def _emulator(args: argparse.Namespace) -> Emulator:
@@ -92,6 +100,7 @@ def _emulator(args: argparse.Namespace) -> Emulator:
         webhook_url=args.webhook_url,
         webhook_secret=args.webhook_secret or os.environ.get("OPENAI_WEBHOOK_SECRET") or None,
         latency=args.latency_ms / 1000,
+        enqueued_token_limit=args.enqueued_token_limit,
     )
 
 

@@ -19,6 +19,7 @@ the output/error writers; the files appear when the batch reaches its final stat
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -195,6 +196,8 @@ class Sink(Protocol):
         self, filename: str, blob: Blob, created_at: float, expires_after: int | None
     ) -> str: ...
 
+    def count_run(self, custom_id: str) -> int: ...
+
 
 _TIMESTAMPS = (
     "in_progress_at",
@@ -229,6 +232,7 @@ class BatchRecord:
     sink: Sink
     metadata: dict[str, str] | None = None
     output_expires_after: int | None = None
+    enqueued_tokens: int = 0
     completion_window: str = "24h"
     status: str = "validating"
     times: dict[str, float] = attrs.Factory(dict)
@@ -252,6 +256,18 @@ class BatchRecord:
     @property
     def active(self) -> bool:
         return self.status in _ACTIVE
+
+    def enqueued(self, model: str) -> int:
+        """The tokens this batch holds in *model*'s enqueued-token limit (0 when none).
+
+        A batch counts while it is validating (unless its input already failed), in
+        progress or finalizing.
+        """
+        if self.status == "validating":
+            return 0 if self.parsed.errors or self.parsed.model != model else self.enqueued_tokens
+        if self.status in ("in_progress", "finalizing") and self.model == model:
+            return self.enqueued_tokens
+        return 0
 
     def advance(self, now: float) -> None:
         """Replay every transition due up to *now*."""
@@ -323,7 +339,13 @@ class BatchRecord:
             custom_id, body = self.parsed.requests[index]
             seed = f"{self.id}:{custom_id}"
             created = int(began + (index + 1) / rate)
-            outcome = respond(self.endpoint, body, seed=seed, created=created)
+            outcome = respond(
+                self.endpoint,
+                body,
+                seed=seed,
+                created=created,
+                count_run=functools.partial(self.sink.count_run, custom_id),
+            )
             response = None
             if outcome.status_code is not None:
                 response = {

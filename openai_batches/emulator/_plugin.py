@@ -38,7 +38,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{_MARKER}(**kwargs): keyword arguments for the Emulator of the openai_emulator "
         "fixture (clock=, speed=, api_keys=, timing=, storage_dir=, seed=, latency=, "
-        "webhook_url=, webhook_secret=, webhook_retry_delays=)",
+        "webhook_url=, webhook_secret=, webhook_retry_delays=, enqueued_token_limit=)",
     )
 
 

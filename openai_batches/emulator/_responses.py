@@ -19,6 +19,8 @@ Markers, found anywhere in the request body's string values:
 
 * ``[[fail:NNN]]``: the line's response has ``status_code`` NNN (400..599) and an
   ``{"error": {...}}`` body; it goes to the batch's error file and counts as failed.
+* ``[[flaky:NNN:K]]``: like ``[[fail:NNN]]``, but only the first K times a line with this
+  ``custom_id`` runs (counted by the store across batches); later runs answer normally.
 * ``[[error:CODE]]``: the line gets ``response: null`` and ``error: {"code": CODE, ...}``,
   as when the service itself could not run the request.
 * ``[[size:N]]``: the generated text is padded with filler words to about N bytes (N may use a
@@ -33,14 +35,14 @@ import hashlib
 import math
 import re
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
 
-__all__ = ["Outcome", "Usage", "count_tokens", "find_markers", "respond"]
+__all__ = ["Outcome", "Usage", "count_tokens", "find_markers", "input_tokens", "respond"]
 
-_MARKER = re.compile(r"\[\[(fail|size|error):([^\]\s]{1,32})\]\]")
+_MARKER = re.compile(r"\[\[(fail|flaky|size|error):([^\]\s]{1,32})\]\]")
 _SIZE_SUFFIX = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 _FILLER = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
 DEFAULT_EMBEDDING_DIMENSIONS = 16
@@ -78,6 +80,7 @@ class Markers:
     """Markers found in a request body."""
 
     fail: int | None = None
+    flaky: tuple[int, int] | None = None
     error: str | None = None
     size: int | None = None
 
@@ -109,6 +112,10 @@ def find_markers(body: Any) -> Markers:
                 continue
             if kind == "fail" and arg.isdigit() and 400 <= int(arg) <= 599:
                 found[kind] = int(arg)
+            elif kind == "flaky":
+                flaky = re.fullmatch(r"(\d{3}):(\d+)", arg)
+                if flaky and 400 <= int(flaky[1]) <= 599:
+                    found[kind] = (int(flaky[1]), int(flaky[2]))
             elif kind == "size":
                 match = re.fullmatch(r"(\d+)([kmgKMG]?)", arg)
                 if match:
@@ -410,7 +417,41 @@ _HANDLERS = {
 SUPPORTED_ENDPOINTS = tuple(_HANDLERS)
 
 
-def respond(endpoint: str, body: dict[str, Any], *, seed: str, created: int) -> Outcome:
+def input_tokens(endpoint: str, body: dict[str, Any]) -> int:
+    """Count the input tokens a request would report, without answering it.
+
+    This is what the enqueued-token limit counts: the words of every text sent (message
+    contents, inputs, prompts and instructions).
+    """
+    if endpoint == "/v1/chat/completions":
+        messages = body.get("messages")
+        if not isinstance(messages, list):
+            return 0
+        texts = [_text_of(m.get("content")) for m in messages if isinstance(m, dict)]
+    else:
+        value = body.get("prompt") if endpoint == "/v1/completions" else body.get("input")
+        if isinstance(value, list) and endpoint == "/v1/responses":
+            texts = [
+                _text_of(item.get("content", item.get("text"))) if isinstance(item, dict) else item
+                for item in value
+                if isinstance(item, dict | str)
+            ]
+        else:
+            texts = _inputs(value)
+        instructions = body.get("instructions")
+        if isinstance(instructions, str):
+            texts.append(instructions)
+    return sum(count_tokens(text) for text in texts)
+
+
+def respond(
+    endpoint: str,
+    body: dict[str, Any],
+    *,
+    seed: str,
+    created: int,
+    count_run: Callable[[], int] | None = None,
+) -> Outcome:
     """Answer one batch request.
 
     Args:
@@ -418,6 +459,9 @@ def respond(endpoint: str, body: dict[str, Any], *, seed: str, created: int) -> 
         body: The request body (a JSON object).
         seed: A string unique to this request (batch id and custom id), hashed into ids.
         created: The Unix time to report as the response's creation time.
+        count_run: Counts a run of this request's ``custom_id`` and returns how many
+            there have been, this one included; called only for a ``[[flaky:NNN:K]]``
+            line (without it, every run is the first).
     """
     markers = find_markers(body)
     if markers.error is not None:
@@ -426,6 +470,14 @@ def respond(endpoint: str, body: dict[str, Any], *, seed: str, created: int) -> 
     if markers.fail is not None:
         message = f"Emulated failure: status {markers.fail} requested by a [[fail:NNN]] marker."
         return Outcome(markers.fail, error_body(markers.fail, message))
+    run = 1 if markers.flaky is None or count_run is None else count_run()
+    if markers.flaky is not None and run <= markers.flaky[1]:
+        status, times = markers.flaky
+        message = (
+            f"Emulated failure: status {status} on run {run} of {times} requested by a "
+            "[[flaky:NNN:K]] marker."
+        )
+        return Outcome(status, error_body(status, message))
     if endpoint != "/v1/moderations" and not isinstance(body.get("model"), str):
         return Outcome(
             400,

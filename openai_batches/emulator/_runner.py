@@ -56,6 +56,8 @@ class Emulator:
         webhook_secret: The signing secret; default: a new random ``whsec_`` secret,
             readable as ``webhook_secret``.
         webhook_retry_delays: Real seconds to wait before each retry of a failed delivery.
+        enqueued_token_limit: The enqueued-token limit per model (None: no limit); a
+            batch over it fails at validation with ``token_limit_exceeded``.
     """
 
     def __init__(
@@ -73,6 +75,7 @@ class Emulator:
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
         webhook_retry_delays: Iterable[float] = DEFAULT_RETRY_DELAYS,
+        enqueued_token_limit: int | None = None,
     ) -> None:
         self.api_keys = None if api_keys is None else frozenset(api_keys)
         if self.api_keys is not None and not self.api_keys:
@@ -80,7 +83,13 @@ class Emulator:
         self.clock: Clock = clock if clock is not None else SystemClock(speed)
         self.timing = timing if timing is not None else Timing()
         self.faults = Faults(seed)
-        self.store = Store(self.clock, BlobStorage(storage_dir), self.timing, seed)
+        self.store = Store(
+            self.clock,
+            BlobStorage(storage_dir),
+            self.timing,
+            seed,
+            enqueued_token_limit=enqueued_token_limit,
+        )
         self._state = EmulatorState(self.store, self.faults, self.api_keys)
         self.latency = latency
         self._webhooks = WebhookSender(

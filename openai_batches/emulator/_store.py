@@ -23,8 +23,8 @@ from ._blobs import Blob, BlobStorage, BlobWriter
 from ._clock import Clock
 from ._errors import ApiError
 from ._index import Key, SortedIds
-from ._lifecycle import BatchRecord, Timing, parse_input
-from ._responses import SUPPORTED_ENDPOINTS
+from ._lifecycle import BatchRecord, ParsedInput, Timing, parse_input
+from ._responses import SUPPORTED_ENDPOINTS, input_tokens
 
 __all__ = ["FILE_PURPOSES", "Store"]
 
@@ -38,6 +38,8 @@ BATCH_FILE_TTL = 30 * 24 * 3600
 UPLOAD_TTL = 3600
 MIN_TTL, MAX_TTL = 3600, 2_592_000
 _ALPHANUMERIC = string.ascii_letters + string.digits
+#: The organisation named in messages that name one.
+ORGANIZATION = "org-emulator"
 
 
 @attrs.define(eq=False)
@@ -165,14 +167,28 @@ class Store:
         storage: Where file contents live (memory or a directory).
         timing: Durations and rate of the batch lifecycle.
         seed: Seed for generated ids (random when None).
+        enqueued_token_limit: The organisation's enqueued-token limit per model (None: no
+            limit). A batch whose input tokens, added to those of the batches of its model
+            that are validating, in progress or finalizing, exceed it fails at validation
+            with ``token_limit_exceeded``, as on the live API.
     """
 
     def __init__(
-        self, clock: Clock, storage: BlobStorage, timing: Timing, seed: int | None = None
+        self,
+        clock: Clock,
+        storage: BlobStorage,
+        timing: Timing,
+        seed: int | None = None,
+        *,
+        enqueued_token_limit: int | None = None,
     ) -> None:
+        if enqueued_token_limit is not None and enqueued_token_limit < 1:
+            raise ValueError("enqueued_token_limit must be a positive number of tokens")
         self.clock = clock
         self.storage = storage
         self.timing = timing
+        self.enqueued_token_limit = enqueued_token_limit
+        self._runs: dict[str, int] = {}
         self._random = random.Random(seed)
         self._sequence = 0
         self._files: dict[str, FileRecord] = {}
@@ -438,6 +454,8 @@ class Store:
                 f"'{source.purpose}'; batches need purpose 'batch'.",
             )
         created = self.clock.now() if created_at is None else created_at
+        parsed = parse_input(source.blob.iter_lines(), endpoint)
+        tokens = self._enqueue(parsed, endpoint)
         batch = BatchRecord(
             id=batch_id or self._hex_id("batch_"),
             endpoint=endpoint,
@@ -446,10 +464,11 @@ class Store:
             # whole second, a batch created late in a second would skip most of validating.
             created_at=float(created),
             timing=self.timing,
-            parsed=parse_input(source.blob.iter_lines(), endpoint),
+            parsed=parsed,
             sink=self,
             metadata=clean_metadata,
             output_expires_after=expires_after,
+            enqueued_tokens=tokens,
         )
         self._batches[batch.id] = batch
         self._active[batch.id] = batch
@@ -457,6 +476,40 @@ class Store:
         self._batch_index.add(key, batch.id)
         self._batch_keys[batch.id] = key
         return batch.to_json()
+
+    def _enqueue(self, parsed: ParsedInput, endpoint: str) -> int:
+        """Count a new batch's tokens; fail its input if they break the enqueued-token limit.
+
+        The verdict is taken when the batch is created, against the batches active then,
+        and revealed when ``validating`` ends, like the input's other problems.
+        """
+        limit = self.enqueued_token_limit
+        if limit is None or parsed.errors or parsed.model is None:
+            return 0
+        tokens = sum(input_tokens(endpoint, body) for _, body in parsed.requests)
+        model = parsed.model
+        queued = sum(batch.enqueued(model) for batch in self._active.values())
+        if queued + tokens > limit:
+            parsed.requests = []
+            parsed.errors.append(
+                {
+                    "code": "token_limit_exceeded",
+                    "message": (
+                        f"Enqueued token limit reached for {model} in organization "
+                        f"{ORGANIZATION}. Limit: {limit:,} enqueued tokens. Please try again "
+                        "once some in_progress batches have been completed."
+                    ),
+                    "param": None,
+                    "line": None,
+                }
+            )
+            return 0
+        return tokens
+
+    def count_run(self, custom_id: str) -> int:
+        """Count one more run of a ``[[flaky:NNN:K]]`` line with *custom_id*; return the runs."""
+        runs = self._runs[custom_id] = self._runs.get(custom_id, 0) + 1
+        return runs
 
     def put_batch(
         self,

@@ -3,9 +3,10 @@
 The shell blocks (bash, console, sh, shell) of the documents are read as transcripts: in a
 console block the commands are the lines after ``$ ``, in the others every line. Each
 command of ours runs against the test's emulator, with the files and batches the docs name
-(``file-abc123``, ``batch_abc``, ``requests.jsonl``, ...) seeded first, and must exit 0, or
-with the code the transcript shows after it (``$ echo $?``). A command added to the docs
-that cannot run as written fails here: name its objects in `seeded` if it needs new ones.
+(``file-abc123``, ``batch_abc``, ``requests.jsonl``, ``questions.jsonl``, ...) seeded
+first, and must exit 0, or with the code the transcript shows after it (``$ echo $?``). A
+command added to the docs that cannot run as written fails here: name its objects in
+`seeded` if it needs new ones.
 
 - ``openai-batches ...`` and ``python -m openai_batches.cli ...`` run in this process, through
   ``main(argv)``; ``NAME=VALUE`` before a command and ``export`` set its environment.
@@ -169,6 +170,7 @@ def seeded(openai_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.Monkey
     store.put_batch([chat_line("ok"), chat_line("bad", "[[fail:400]]")], batch_id="batch_abc")
     requests = b"".join(orjson.dumps(chat_line(f"r{i}")) + b"\n" for i in range(3))
     (tmp_path / "requests.jsonl").write_bytes(requests)
+    (tmp_path / "questions.jsonl").write_bytes(requests)  # a job's input
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -264,4 +266,8 @@ async def run_block(block: Block, emulator: Emulator) -> None:
 async def test_documented_commands_run(
     block: Block, openai_emulator: Emulator, seeded: Path
 ) -> None:
+    if block.where.startswith("docs/jobs.md"):
+        # The job that page runs has a request that fails for good (exit 4).
+        lines = [chat_line("q1"), chat_line("q2", "[[fail:400]]"), chat_line("q3")]
+        (seeded / "questions.jsonl").write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines))
     await run_block(block, openai_emulator)
