@@ -614,7 +614,7 @@ async def test_merge_yields_every_item_by_name_each_source_in_its_own_order() ->
     assert c.closed
 
 
-async def test_merge_takes_items_from_a_source_at_most_merge_ahead_before_they_are_received() -> None:
+async def test_merge_takes_at_most_merge_ahead_items_of_a_source_before_they_are_received() -> None:
     n = MERGE_AHEAD * 2 + 10
     sources = {name: Source(n, hops=hops) for name, hops in [("a", 1), ("b", 2), ("c", 0)]}
     results = merge(**{name: source.items() for name, source in sources.items()})
