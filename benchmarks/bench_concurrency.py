@@ -437,13 +437,13 @@ async def memory(bench: Bench) -> list[Row]:
         seconds, grown = await peak_growth(arm)
         print(
             f"  {name:<24} {seconds:6.1f} s, at most {peak:,} models alive, "
-            f"peak resident memory +{grown:.1f} MB"
+            f"peak resident memory {grown:+.1f} MB"
         )
         target = ""
         if name == "concurrent_map":
             held = "holds" if peak <= MANY_LIMIT else "MISSED"
             target = f"<= {MANY_LIMIT} models alive (limit), plus the walk's page: {held}"
-        rows.append(("memory", name, f"{peak:,} models alive, +{grown:.1f} MB", target))
+        rows.append(("memory", name, f"{peak:,} models alive, {grown:+.1f} MB", target))
     return rows
 
 
