@@ -463,10 +463,12 @@ class _Merge(Generic[K, T]):
         self.ready = ready
         self.error: BaseException | None = None
         self.closing = False
-        lanes = {key: _Lane(key, _Signal(scope.loop)) for key in self.sources}
+        # Every source's iterator before any task: one that cannot start leaves none behind.
+        iterators = {key: aiter(source) for key, source in self.sources.items()}
+        lanes = {key: _Lane(key, _Signal(scope.loop)) for key in iterators}
         pumps = [
-            scope.spawn(self._pump(lanes[key], aiter(source)), self._pump_ended, f"merge {key}")
-            for key, source in self.sources.items()
+            scope.spawn(self._pump(lanes[key], iterator), self._pump_ended, f"merge {key}")
+            for key, iterator in iterators.items()
         ]
         try:
             while True:

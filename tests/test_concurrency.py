@@ -714,6 +714,19 @@ async def test_merge_garbage_collected_unclosed_cancels_every_source() -> None:
     assert helper_tasks() == []
 
 
+async def test_merge_with_a_source_that_cannot_start_starts_nothing() -> None:
+    class Broken:
+        def __aiter__(self) -> AsyncIterator[int]:
+            raise Boom("no iterator")
+
+    a = Source(3)
+    with pytest.raises(Boom, match="no iterator"):
+        await collect(merge(a=a.items(), b=Broken()))
+    await idle()
+    assert helper_tasks() == []
+    assert a.taken == 0
+
+
 async def test_merge_of_nothing_yields_nothing() -> None:
     assert await collect(merge()) == []
 
