@@ -21,30 +21,49 @@ Cases:
   has nothing to overlap with;
 * ``scan``: 100,000 files in pages of 10,000 at 50 ms latency: ``files.scan()`` against
   ``files.list()`` (target: at most 0.6), the scan with each walk one page ahead instead
-  of two, a hand-written aiohttp walk, and the SDK.
+  of two, a hand-written aiohttp walk, and the SDK;
+* ``retrieve_many``: 500 batches at 20 ms latency, 32 at a time:
+  ``batches.retrieve_many(ids, limit=32)`` against hand-written aiohttp code (a semaphore,
+  ``gather`` and ``json.loads``; target: at most 1.1) and against the SDK's
+  ``AsyncOpenAI`` with a semaphore and ``gather`` (target: at most 0.5, twice as fast);
+* ``merge``: 20,000 batches (pages of 100) and 100,000 files (pages of 1,000, the
+  default; 40,000 of them are the batches' input and output files) at 20 ms latency:
+  ``merge(batches=..., files=...)`` against the slower of the two walks alone (target: at
+  most 1.1), merge taking one item of each source at a time instead of up to 128, and
+  the two walks side by side with ``gather``, hand-written and with the SDK;
+* memory (not timed): ``concurrent_map`` from a walk of the same 100,000 files into a
+  ``fn`` slower than the walk, ``limit=32``: the most models alive at once (counted with
+  weak references; target: at most ``limit``, besides the page the walk holds as JSON)
+  and the growth of this process's peak resident memory, against reading the walk into a
+  list first and then calling ``fn`` 32 at a time.
 
 A case is a coroutine function registered with ``@case``: it gets the clients and returns
-its arms (name -> coroutine function returning how many items it saw). Cases that share a server
-specification share the server process.
+its arms (name -> coroutine function returning how many items it saw). A check, registered
+with ``@check``, measures something else once and returns its rows of the closing table.
+Cases and checks that share a server specification share the server process.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import statistics
 import subprocess
 import sys
 import time
+import weakref
 from collections.abc import Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+from _memory import measure as peak_growth  # noqa: E402
 from bench_walk import raw_walk  # noqa: E402
 
 API_KEY = "sk-bench"
@@ -73,11 +92,26 @@ class Bench:
 
 @dataclass(frozen=True)
 class Target:
-    """``arm`` must take at most ``ratio`` times as long as ``baseline``."""
+    """``arm`` must take at most ``ratio`` times as long as ``baseline``.
+
+    A baseline of several arms is the slowest of them.
+    """
 
     arm: str
-    baseline: str
+    baseline: str | tuple[str, ...]
     ratio: float
+
+
+def baseline_median(medians: dict[str, float], baseline: str | tuple[str, ...]) -> float:
+    if isinstance(baseline, str):
+        return medians[baseline]
+    return max(medians[name] for name in baseline)
+
+
+def baseline_name(baseline: str | tuple[str, ...]) -> str:
+    if isinstance(baseline, str):
+        return baseline
+    return "the slower of " + " and ".join(baseline)
 
 
 Arms = Callable[[Bench], Awaitable[dict[str, Arm]]]
@@ -88,20 +122,27 @@ class Case:
     title: str
     server: Server
     arms: Arms
-    baseline: str
+    baseline: str | tuple[str, ...]
     targets: list[Target] = field(default_factory=list)
+    #: Arms that each see a part of what the others see: their counts add up to theirs.
+    parts: tuple[str, ...] = ()
 
 
 CASES: list[Case] = []
 
 
 def case(
-    title: str, server: Server, *, baseline: str, targets: tuple[Target, ...] = ()
+    title: str,
+    server: Server,
+    *,
+    baseline: str | tuple[str, ...],
+    targets: tuple[Target, ...] = (),
+    parts: tuple[str, ...] = (),
 ) -> Callable[[Arms], Arms]:
     """Register a case: a coroutine function from :class:`Bench` to its arms."""
 
     def register(arms: Arms) -> Arms:
-        CASES.append(Case(title, server, arms, baseline, list(targets)))
+        CASES.append(Case(title, server, arms, baseline, list(targets), parts))
         return arms
 
     return register
@@ -114,8 +155,14 @@ BATCH_PAGE = 100
 N_FILES = 100_000
 FILE_PAGE = 10_000
 
+N_RETRIEVE = 500
+MANY_LIMIT = 32
+N_MERGE_BATCHES = 20_000
+
 WALK_SERVER = Server(latency_ms=20, batches=N_BATCHES)
 SCAN_SERVER = Server(latency_ms=50, files=N_FILES)
+# Each batch brings its input and output file: 60,000 more make a listing of 100,000 files.
+MERGE_SERVER = Server(latency_ms=20, batches=N_MERGE_BATCHES, files=N_FILES - 2 * N_MERGE_BATCHES)
 
 
 def consuming(walk: Callable[[], Any], work: float, page: int = BATCH_PAGE) -> Arm:
@@ -207,6 +254,199 @@ async def scan(bench: Bench) -> dict[str, Arm]:
     return arms
 
 
+@case(
+    "retrieve_many: 500 batches, 32 at a time, 20 ms latency",
+    WALK_SERVER,
+    baseline="raw aiohttp",
+    targets=(
+        Target("retrieve_many", "raw aiohttp", 1.1),
+        Target("retrieve_many", "openai SDK", 0.5),
+    ),
+)
+async def retrieve_many(bench: Bench) -> dict[str, Arm]:
+    client, sdk, session = bench.client, bench.sdk, bench.session
+    ids = [batch.id async for batch in client.batches.list(max_items=N_RETRIEVE)]
+
+    async def ours() -> int:
+        return sum([1 async for _ in client.batches.retrieve_many(ids, limit=MANY_LIMIT)])
+
+    async def raw() -> int:
+        slots = asyncio.Semaphore(MANY_LIMIT)
+
+        async def one(batch_id: str) -> dict[str, Any]:
+            async with slots, session.get(f"{bench.base}/batches/{batch_id}") as response:
+                response.raise_for_status()
+                body: dict[str, Any] = json.loads(await response.read())
+                return body
+
+        return len(await asyncio.gather(*(one(i) for i in ids)))
+
+    arms: dict[str, Arm] = {"retrieve_many": ours, "raw aiohttp": raw}
+    if sdk is not None:
+
+        async def with_sdk() -> int:
+            slots = asyncio.Semaphore(MANY_LIMIT)
+
+            async def one(batch_id: str) -> Any:
+                async with slots:
+                    return await sdk.batches.retrieve(batch_id)
+
+            return len(await asyncio.gather(*(one(i) for i in ids)))
+
+        arms["openai SDK"] = with_sdk
+    return arms
+
+
+async def count_both(*walks: Any) -> int:
+    """Walk several listings side by side with ``gather``; how many items in all."""
+
+    async def count(walk: Any) -> int:
+        return sum([1 async for _ in walk])
+
+    return sum(await asyncio.gather(*(count(walk) for walk in walks)))
+
+
+@case(
+    "merge: 20,000 batches (pages of 100) and 100,000 files (pages of 1,000), 20 ms latency",
+    MERGE_SERVER,
+    baseline=("batches.list()", "files.list()"),
+    targets=(Target("merge", ("batches.list()", "files.list()"), 1.1),),
+    parts=("batches.list()", "files.list()"),
+)
+async def merge_walks(bench: Bench) -> dict[str, Arm]:
+    from openai_batches import merge
+
+    client, sdk = bench.client, bench.sdk
+
+    async def count(walk: Any) -> int:
+        return sum([1 async for _ in walk])
+
+    async def merged() -> int:
+        return await count(merge(batches=client.batches.list(), files=client.files.list()))
+
+    async def one_at_a_time() -> int:
+        # merge handing each source's items over one by one (see _concurrency.MERGE_AHEAD).
+        from openai_batches import _concurrency
+
+        default, _concurrency.MERGE_AHEAD = _concurrency.MERGE_AHEAD, 1
+        try:
+            return await merged()
+        finally:
+            _concurrency.MERGE_AHEAD = default
+
+    arms: dict[str, Arm] = {
+        "batches.list()": lambda: count(client.batches.list(limit=BATCH_PAGE)),
+        "files.list()": lambda: count(client.files.list()),
+        "merge": merged,
+        "merge, 1 ahead": one_at_a_time,
+        "raw aiohttp, gather": lambda: count_both(
+            raw_walk(bench.session, f"{bench.base}/batches", BATCH_PAGE),
+            raw_walk(bench.session, f"{bench.base}/files", 1_000),
+        ),
+    }
+    if sdk is not None:
+        arms["SDK, gather"] = lambda: count_both(
+            sdk.batches.list(limit=BATCH_PAGE), sdk.files.list(limit=1_000)
+        )
+    return arms
+
+
+Row = tuple[str, str, str, str]  # case, arm, what was measured, target
+
+
+@dataclass
+class Check:
+    """A measurement that is not a ratio of times, run once against its server."""
+
+    title: str
+    server: Server
+    run: Callable[[Bench], Awaitable[list[Row]]]
+
+
+CHECKS: list[Check] = []
+
+
+def check(
+    title: str, server: Server
+) -> Callable[[Callable[[Bench], Awaitable[list[Row]]]], Callable[[Bench], Awaitable[list[Row]]]]:
+    """Register a check: a coroutine function from :class:`Bench` to rows of the table."""
+
+    def register(
+        run: Callable[[Bench], Awaitable[list[Row]]],
+    ) -> Callable[[Bench], Awaitable[list[Row]]]:
+        CHECKS.append(Check(title, server, run))
+        return run
+
+    return register
+
+
+SLOW_CALL = 0.002  # seconds per call: 32 at a time, slower than the walk brings files
+
+
+@check(
+    "memory: concurrent_map(fn, files.list(), limit=32) over 100,000 files, fn awaiting 2 ms",
+    MERGE_SERVER,
+)
+async def memory(bench: Bench) -> list[Row]:
+    from openai_batches import concurrent_map
+
+    client = bench.client
+    alive = peak = 0
+
+    def gone() -> None:
+        nonlocal alive
+        alive -= 1
+
+    def note(item: Any = None) -> None:
+        nonlocal alive, peak
+        if item is not None:
+            alive += 1
+            weakref.finalize(item, gone)  # the models are not hashable: no WeakSet
+        peak = max(peak, alive)
+
+    async def tracked(walk: Any) -> Any:
+        """The walk's models, each counted alive from the moment it is taken."""
+        async with aclosing(walk):
+            async for item in walk:
+                note(item)
+                yield item
+
+    async def slow(item: Any) -> str:
+        await asyncio.sleep(SLOW_CALL)
+        note()
+        return str(item.id)
+
+    async def mapped() -> None:
+        results = concurrent_map(slow, tracked(client.files.list()), limit=MANY_LIMIT)
+        assert len([r async for r in results]) == N_FILES
+
+    async def listed_first() -> None:
+        files = [f async for f in tracked(client.files.list())]
+        slots = asyncio.Semaphore(MANY_LIMIT)
+
+        async def one(item: Any) -> str:
+            async with slots:
+                return await slow(item)
+
+        assert len(await asyncio.gather(*(one(f) for f in files))) == N_FILES
+
+    rows: list[Row] = []
+    for name, arm in [("concurrent_map", mapped), ("list, then 32 at a time", listed_first)]:
+        gc.collect()
+        alive = peak = 0
+        seconds, grown = await peak_growth(arm)
+        print(
+            f"  {name:<24} {seconds:6.1f} s, at most {peak:,} models alive, "
+            f"peak resident memory {grown:+.1f} MB"
+        )
+        target = ""
+        if name == "concurrent_map":
+            held = "holds" if peak <= MANY_LIMIT else "MISSED"
+            target = f"<= {MANY_LIMIT} models alive (limit), plus the walk's page: {held}"
+        rows.append(("memory", name, f"{peak:,} models alive, {grown:+.1f} MB", target))
+    return rows
+
+
 # --------------------------------------------------------------------------- server
 
 
@@ -263,11 +503,15 @@ class ServerProcess:
 # --------------------------------------------------------------------------- measuring
 
 
-async def measure(arms: dict[str, Arm], rounds: int) -> dict[str, list[float]]:
+async def measure(
+    arms: dict[str, Arm], rounds: int, parts: tuple[str, ...] = ()
+) -> dict[str, list[float]]:
     """Run every arm once to warm up, then ``rounds`` times in a rotating order."""
     names = list(arms)
     expected = {name: await arms[name]() for name in names}
-    counts = set(expected.values())
+    counts = {count for name, count in expected.items() if name not in parts}
+    if parts:
+        counts.add(sum(expected[name] for name in parts))
     assert len(counts) == 1, f"the arms disagree on how many items there are: {expected}"
     times: dict[str, list[float]] = {name: [] for name in names}
     for r in range(rounds):
@@ -279,12 +523,18 @@ async def measure(arms: dict[str, Arm], rounds: int) -> dict[str, list[float]]:
     return times
 
 
-def report(title: str, baseline: str, times: dict[str, list[float]]) -> dict[str, float]:
+def report(
+    title: str, baseline: str | tuple[str, ...], times: dict[str, list[float]]
+) -> dict[str, float]:
     medians = {name: statistics.median(values) for name, values in times.items()}
-    print(f"\n{title} ({len(times[baseline])} rounds)")
+    base = baseline_median(medians, baseline)
+    print(f"\n{title} ({len(next(iter(times.values())))} rounds)")
     for name, median in medians.items():
-        ratio = median / medians[baseline]
-        print(f"  {name:<14} median {median * 1000:8.1f} ms   ratio to {baseline}: {ratio:5.2f}")
+        ratio = median / base
+        print(
+            f"  {name:<20} median {median * 1000:8.1f} ms   "
+            f"ratio to {baseline_name(baseline)}: {ratio:5.2f}"
+        )
     return medians
 
 
@@ -299,8 +549,10 @@ async def run(rounds: int, only: str | None) -> None:
         openai = None
 
     cases = [c for c in CASES if only is None or only in c.title]
+    checks = [c for c in CHECKS if only is None or only in c.title]
     results: list[tuple[Case, dict[str, float]]] = []
-    for spec in dict.fromkeys(c.server for c in cases):
+    rows: list[tuple[str, str, str, str]] = []
+    for spec in dict.fromkeys(c.server for c in [*cases, *checks]):
         server = ServerProcess(spec)
         try:
             base = await server.url()
@@ -317,30 +569,40 @@ async def run(rounds: int, only: str | None) -> None:
                 try:
                     for c in cases:
                         if c.server == spec:
-                            times = await measure(await c.arms(bench), rounds)
+                            times = await measure(await c.arms(bench), rounds, c.parts)
                             results.append((c, report(c.title, c.baseline, times)))
+                    for check in checks:
+                        if check.server == spec:
+                            print(f"\n{check.title}")
+                            rows.extend(await check.run(bench))
                 finally:
                     if sdk is not None:
                         await sdk.close()
         finally:
             server.stop()
-    summary(results)
+    summary(results, rows)
 
 
-def summary(results: list[tuple[Case, dict[str, float]]]) -> None:
+def summary(
+    results: list[tuple[Case, dict[str, float]]], rows: list[tuple[str, str, str, str]]
+) -> None:
     print("\n| case | arm | ratio | target |")
     print("|---|---|---|---|")
     for c, medians in results:
-        goals = {t.arm: t for t in c.targets}
+        base = baseline_median(medians, c.baseline)
         for name, median in medians.items():
-            ratio = median / medians[c.baseline]
-            goal = goals.get(name)
-            verdict = ""
-            if goal is not None:
-                actual = median / medians[goal.baseline]
-                held = "holds" if actual <= goal.ratio else "MISSED"
-                verdict = f"<= {goal.ratio} x {goal.baseline}: {held}"
-            print(f"| {c.title.split(':')[0]} | {name} | {ratio:.2f} | {verdict} |")
+            verdicts = []
+            for goal in c.targets:
+                if goal.arm == name:
+                    actual = median / baseline_median(medians, goal.baseline)
+                    held = "holds" if actual <= goal.ratio else "MISSED"
+                    verdicts.append(
+                        f"<= {goal.ratio} x {baseline_name(goal.baseline)}: {actual:.2f}, {held}"
+                    )
+            verdict = "; ".join(verdicts)
+            print(f"| {c.title.split(':')[0]} | {name} | {median / base:.2f} | {verdict} |")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
 
 
 def main() -> None:

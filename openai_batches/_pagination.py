@@ -22,11 +22,11 @@ once.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
+from ._concurrency import merged
 from ._decode import Response, decode, item_error, structure_hook
 from ._errors import PaginationError
 from ._models import Page
@@ -149,23 +149,7 @@ async def _first_of_pairs(
             del page  # see walk_pages
 
 
-class _Failed:
-    """What a source raised, queued in its place."""
-
-    __slots__ = ("error",)
-
-    def __init__(self, error: Exception) -> None:
-        self.error = error
-
-
-class _Ended:
-    """Queued when a source has no more items."""
-
-
-_ENDED: Final = _Ended()
-
-
-async def walk_ahead(
+def walk_ahead(
     sources: Sequence[AsyncGenerator[T, None]], ahead: int
 ) -> AsyncGenerator[tuple[int, T], None]:
     """Drive each source in a task of its own, at most ``ahead`` items ahead of the consumer.
@@ -174,51 +158,15 @@ async def walk_ahead(
     items keep their order. A source takes an item only when it has a free slot, and a
     slot frees when the consumer takes one of its items, so each source holds at most
     ``ahead`` items besides the one being consumed. An error of a source is raised when the
-    consumer reaches it, after every item that arrived before it. Ends when every source
-    has ended.
+    consumer reaches it, after every item that arrived before it; the other sources are
+    cancelled then and there. Ends when every source has ended.
 
     The tasks live only as long as this generator: when it stops (the sources ended, an
     error is raised, the consumer closes it or is cancelled), it cancels them, waits for
-    them, and each task closes its source. Errors travel through the queue rather than
-    out of the tasks, so a failing source never cancels the consumer from afar (as a
-    ``TaskGroup`` around a ``yield`` would).
+    them, and each task closes its source. This is :func:`merge`'s mechanism
+    (:func:`._concurrency.merged`), keyed by position.
     """
-    queue: asyncio.Queue[tuple[int, T | _Failed | _Ended]] = asyncio.Queue()
-    slots = [asyncio.Semaphore(ahead) for _ in sources]
-
-    async def drive(index: int, source: AsyncGenerator[T, None]) -> None:
-        try:
-            async with aclosing(source):
-                while True:
-                    await slots[index].acquire()
-                    item = await anext(source, _ENDED)
-                    queue.put_nowait((index, item))
-                    if isinstance(item, _Ended):
-                        return
-                    del item  # the queue holds it now; see walk_pages
-        except Exception as exc:
-            queue.put_nowait((index, _Failed(exc)))
-
-    tasks = [asyncio.create_task(drive(i, source)) for i, source in enumerate(sources)]
-    try:
-        running = len(tasks)
-        while running:
-            index, item = await queue.get()
-            if isinstance(item, _Ended):
-                running -= 1
-                continue
-            if isinstance(item, _Failed):
-                raise item.error
-            slots[index].release()
-            yield index, item
-            del item  # see walk_pages
-    finally:
-        for task in tasks:
-            task.cancel()
-        # Wait without raising the tasks' cancellation here; a second cancellation of
-        # this consumer still interrupts the wait.
-        if tasks:
-            await asyncio.wait(tasks)
+    return merged(dict(enumerate(sources)), ahead)
 
 
 def check_limit(limit: object, maximum: int) -> int:

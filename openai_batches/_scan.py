@@ -50,8 +50,8 @@ __all__ = ["Meeting", "scan_pages"]
 #: Pages each walk may fetch beyond the one being consumed. Pages are consumed in the order
 #: they arrive, so with one, a walk waits for the other's page to be consumed before it
 #: asks for its next; with two, its requests follow each other by a round trip.
-#: benchmarks/bench_concurrency.py printed 0.51 and 0.54 times the time of files.list()
-#: with two, against 0.59 and 0.61 with one, in the same two runs.
+#: benchmarks/bench_concurrency.py printed 0.51 and 0.50 times the time of files.list()
+#: with two, against 0.62 and 0.79 with one, in the same two runs.
 _AHEAD = 2
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from openai_batches import concurrent_map, merge
+from openai_batches._concurrency import MERGE_AHEAD
 
 
 async def idle() -> None:
@@ -613,15 +614,17 @@ async def test_merge_yields_every_item_by_name_each_source_in_its_own_order() ->
     assert c.closed
 
 
-async def test_merge_takes_an_item_from_a_source_only_as_its_last_one_is_received() -> None:
-    sources = {name: Source(20, hops=hops) for name, hops in [("a", 1), ("b", 2), ("c", 0)]}
+async def test_merge_takes_at_most_merge_ahead_items_of_a_source_before_they_are_received() -> None:
+    n = MERGE_AHEAD * 2 + 10
+    sources = {name: Source(n, hops=hops) for name, hops in [("a", 1), ("b", 2), ("c", 0)]}
     results = merge(**{name: source.items() for name, source in sources.items()})
     async for name, _ in results:
         sources[name].received += 1
         await idle()  # nothing more is taken while this item is held
-        assert sources[name].taken - sources[name].received <= 1
-    assert all(source.ahead <= 1 for source in sources.values())
-    assert all(source.taken == 20 for source in sources.values())
+        assert sources[name].taken - sources[name].received <= MERGE_AHEAD
+    # Each source ran ahead as far as the bound, and never beyond it.
+    assert all(source.ahead == MERGE_AHEAD for source in sources.values())
+    assert all(source.taken == n for source in sources.values())
 
 
 async def test_merge_failure_cancels_the_others_and_is_raised() -> None:
@@ -709,6 +712,19 @@ async def test_merge_garbage_collected_unclosed_cancels_every_source() -> None:
     assert a.closed
     assert b.closed
     assert helper_tasks() == []
+
+
+async def test_merge_with_a_source_that_cannot_start_starts_nothing() -> None:
+    class Broken:
+        def __aiter__(self) -> AsyncIterator[int]:
+            raise Boom("no iterator")
+
+    a = Source(3)
+    with pytest.raises(Boom, match="no iterator"):
+        await collect(merge(a=a.items(), b=Broken()))
+    await idle()
+    assert helper_tasks() == []
+    assert a.taken == 0
 
 
 async def test_merge_of_nothing_yields_nothing() -> None:
