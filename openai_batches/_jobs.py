@@ -125,6 +125,10 @@ class JobProgress:
     shard: int | None = None
     batch_id: str | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return the fields as JSON-ready data; ``JobProgress(**d)`` builds it again."""
+        return _as_dict(self)
+
 
 @attrs.frozen(kw_only=True)
 class JobReport:
@@ -162,6 +166,19 @@ class JobReport:
     def finished(self) -> bool:
         """Whether every request has its final result."""
         return self.pending == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the fields as JSON-ready data; ``JobReport(**d)`` builds it again."""
+        return _as_dict(self)
+
+
+def _as_dict(obj: JobProgress | JobReport) -> dict[str, Any]:
+    """The fields of ``obj`` as JSON-ready data (mappings as plain dicts)."""
+    return {
+        field.name: dict(value) if isinstance(value, Mapping) else value
+        for field in attrs.fields(type(obj))
+        for value in (getattr(obj, field.name),)
+    }
 
 
 async def job_status(state: str | os.PathLike[str]) -> JobReport:
