@@ -46,6 +46,7 @@ from ._wait import Polling
 if TYPE_CHECKING:
     from ._client import Client
     from ._models import Batch
+    from ._webhooks import BatchEvents
 
 __all__ = ["JobLimits", "JobProgress", "JobReport", "Jobs", "job_status"]
 
@@ -248,6 +249,7 @@ class Jobs:
         on_progress: OnJobProgress | None = None,
         polling: Polling | None = None,
         limit_backoff: float = 60.0,
+        events: BatchEvents | None = None,
     ) -> JobReport:
         """Run the job of the requests in ``input`` until every request has a result.
 
@@ -273,6 +275,9 @@ class Jobs:
             limit_backoff: Seconds before a shard refused for the enqueued-token limit
                 is tried again, unless one of the job's batches ends sooner; it doubles
                 with each refusal, up to 16 times as long.
+            events: Webhook events that wake the waits for the job's batches (see
+                :meth:`Batches.wait`): a batch is retrieved as soon as an event about it
+                is notified, rather than at its next poll.
 
         Returns:
             The job's final report; ``report.failed`` counts requests that failed for good.
@@ -295,6 +300,7 @@ class Jobs:
             on_progress,
             polling or Polling(interval=5.0, max_interval=60.0),
             limit_backoff,
+            events,
         )
         return await runner.run()
 
@@ -355,6 +361,7 @@ class _Runner:
         on_progress: OnJobProgress | None,
         polling: Polling,
         limit_backoff: float,
+        events: BatchEvents | None = None,
     ) -> None:
         self.client = client
         self.store = store
@@ -365,6 +372,7 @@ class _Runner:
         self.on_progress = on_progress
         self.polling = polling
         self.limit_backoff = limit_backoff
+        self.events = events
         self.changed = asyncio.Condition()
         self.capacity = _Capacity(limits, self.changed)
         self.meta: dict[str, str] = {}
@@ -508,6 +516,7 @@ class _Runner:
                     batch_id,
                     polling=self.polling,
                     on_progress=lambda batch: self._on_batch(shard, batch),
+                    events=self.events,
                 )
                 refused = _refused_for_tokens(batch)
                 await self.capacity.release(shard.tokens, ran=not refused)
