@@ -29,7 +29,14 @@ from ._models import (
     WebhookEventType,
 )
 
-__all__ = ["configure", "locate_error", "make_converter", "structure_hook", "unstructure"]
+__all__ = [
+    "configure",
+    "locate_error",
+    "make_converter",
+    "structure_hook",
+    "to_dict",
+    "unstructure",
+]
 
 _PACKAGE = __name__.rpartition(".")[0]
 
@@ -274,6 +281,14 @@ def configure(converter: cattrs.Converter) -> None:
     fast = not converter.detailed_validation and not converter.forbid_extra_keys
     converter.register_structure_hook_factory(_is_model, _fast_model_hook if fast else _model_hook)
     converter.register_unstructure_hook_factory(_has_raw, _raw_omitting_unstructure)
+    # The hook for `str` (pass through) would give the enum instance itself: dispatched
+    # by class, this one is the more specific.
+    converter.register_unstructure_hook(OpenEnum, _enum_value)
+
+
+def _enum_value(value: OpenEnum | str) -> str:
+    # str() of a StrEnum is its value as a plain str (and a plain str set by hand stays).
+    return str(value)
 
 
 def _has_raw(cl: Any) -> bool:
@@ -327,3 +342,47 @@ def unstructure(obj: object) -> Mapping[str, Any]:
     """Turn a model back into JSON-ready data (the ``raw`` copies are left out)."""
     result: Mapping[str, Any] = _FAST.unstructure(obj)
     return result
+
+
+def to_dict(obj: object) -> dict[str, Any]:
+    """Turn a model into the API's JSON shape, with what ``raw`` holds that it does not know.
+
+    Every field is there (``None`` as ``null``), enums as their strings, nested models as
+    objects; the keys of ``raw`` that the models have no field for are added back at
+    every depth, so a body decoded and turned back loses nothing. Free-form fields
+    (``metadata``, a webhook event's ``data``) are taken as they are, never merged.
+    """
+    data = dict(unstructure(obj))
+    _add_unknown(obj, data, _NO_RAW)
+    return data
+
+
+_NO_RAW: Mapping[str, Any] = {}
+
+
+def _add_unknown(obj: Any, data: dict[str, Any], raw: Mapping[str, Any]) -> None:
+    """Copy into ``data`` the keys of the JSON ``raw`` that the model ``obj`` has no field for.
+
+    ``raw`` is the part of the enclosing model's ``raw`` that ``obj`` was decoded from; a
+    model with a ``raw`` of its own uses that. Only fields that are models (or lists of
+    them) are walked into: a mapping field such as ``metadata`` is the user's to change,
+    and merging the received one into it would put back keys they removed.
+    """
+    own = getattr(obj, "raw", None)
+    if own:
+        raw = own
+    fields = attrs.fields_dict(type(obj))
+    for key, value in raw.items():
+        if key not in fields:
+            data.setdefault(key, value)
+    for name in fields:
+        child, mine, sub = getattr(obj, name), data.get(name), raw.get(name)
+        if attrs.has(type(child)) and isinstance(mine, dict):
+            _add_unknown(child, mine, sub if isinstance(sub, Mapping) else _NO_RAW)
+        elif isinstance(child, list) and isinstance(mine, list) and len(child) == len(mine):
+            subs = sub if isinstance(sub, list) and len(sub) == len(child) else [None] * len(child)
+            for item, item_data, item_raw in zip(child, mine, subs, strict=True):
+                if attrs.has(type(item)) and isinstance(item_data, dict):
+                    _add_unknown(
+                        item, item_data, item_raw if isinstance(item_raw, Mapping) else _NO_RAW
+                    )

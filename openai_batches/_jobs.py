@@ -46,6 +46,7 @@ from ._wait import Polling
 if TYPE_CHECKING:
     from ._client import Client
     from ._models import Batch
+    from ._webhooks import BatchEvents
 
 __all__ = ["JobLimits", "JobProgress", "JobReport", "Jobs", "job_status"]
 
@@ -125,6 +126,10 @@ class JobProgress:
     shard: int | None = None
     batch_id: str | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return the fields as JSON-ready data; ``JobProgress(**d)`` builds it again."""
+        return _as_dict(self)
+
 
 @attrs.frozen(kw_only=True)
 class JobReport:
@@ -162,6 +167,19 @@ class JobReport:
     def finished(self) -> bool:
         """Whether every request has its final result."""
         return self.pending == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the fields as JSON-ready data; ``JobReport(**d)`` builds it again."""
+        return _as_dict(self)
+
+
+def _as_dict(obj: JobProgress | JobReport) -> dict[str, Any]:
+    """The fields of ``obj`` as JSON-ready data (mappings as plain dicts)."""
+    return {
+        field.name: dict(value) if isinstance(value, Mapping) else value
+        for field in attrs.fields(type(obj))
+        for value in (getattr(obj, field.name),)
+    }
 
 
 async def job_status(state: str | os.PathLike[str]) -> JobReport:
@@ -231,6 +249,7 @@ class Jobs:
         on_progress: OnJobProgress | None = None,
         polling: Polling | None = None,
         limit_backoff: float = 60.0,
+        events: BatchEvents | None = None,
     ) -> JobReport:
         """Run the job of the requests in ``input`` until every request has a result.
 
@@ -256,6 +275,9 @@ class Jobs:
             limit_backoff: Seconds before a shard refused for the enqueued-token limit
                 is tried again, unless one of the job's batches ends sooner; it doubles
                 with each refusal, up to 16 times as long.
+            events: Webhook events that wake the waits for the job's batches (see
+                :meth:`Batches.wait`): a batch is retrieved as soon as an event about it
+                is notified, rather than at its next poll.
 
         Returns:
             The job's final report; ``report.failed`` counts requests that failed for good.
@@ -278,6 +300,7 @@ class Jobs:
             on_progress,
             polling or Polling(interval=5.0, max_interval=60.0),
             limit_backoff,
+            events,
         )
         return await runner.run()
 
@@ -338,6 +361,7 @@ class _Runner:
         on_progress: OnJobProgress | None,
         polling: Polling,
         limit_backoff: float,
+        events: BatchEvents | None = None,
     ) -> None:
         self.client = client
         self.store = store
@@ -348,6 +372,7 @@ class _Runner:
         self.on_progress = on_progress
         self.polling = polling
         self.limit_backoff = limit_backoff
+        self.events = events
         self.changed = asyncio.Condition()
         self.capacity = _Capacity(limits, self.changed)
         self.meta: dict[str, str] = {}
@@ -491,6 +516,7 @@ class _Runner:
                     batch_id,
                     polling=self.polling,
                     on_progress=lambda batch: self._on_batch(shard, batch),
+                    events=self.events,
                 )
                 refused = _refused_for_tokens(batch)
                 await self.capacity.release(shard.tokens, ran=not refused)

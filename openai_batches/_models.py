@@ -51,6 +51,24 @@ _NO_RAW: Mapping[str, Any] = MappingProxyType({})
 _raw = attrs.field(default=_NO_RAW, repr=False, eq=False)
 
 
+class _Model:
+    """What every model can do besides holding its fields."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the model as JSON-ready data: the API's shape, ready to serialise.
+
+        Every field is a key (``None`` is ``null``), enums are their strings, nested
+        models are dicts, and the fields this version does not know, kept in ``raw``,
+        are added back where they were. ``structure(to_dict(x))`` builds a model equal
+        to ``x``.
+        """
+        from ._converter import to_dict
+
+        return to_dict(self)
+
+
 #: How many unknown enum values are kept for reuse, across all enums (least recently
 #: used first out): a listing full of a new status builds it once, yet values that are
 #: never seen again do not pile up.
@@ -138,7 +156,7 @@ class FileStatus(OpenEnum):
 
 
 @attrs.define
-class BatchError:
+class BatchError(_Model):
     """One problem found with a batch, usually with a line of its input file."""
 
     code: str | None = None
@@ -148,7 +166,7 @@ class BatchError:
 
 
 @attrs.define
-class BatchErrors:
+class BatchErrors(_Model):
     """The errors that failed a batch."""
 
     object: str | None = None
@@ -156,7 +174,7 @@ class BatchErrors:
 
 
 @attrs.define
-class BatchRequestCounts:
+class BatchRequestCounts(_Model):
     """How many of a batch's requests have finished, and how."""
 
     total: int
@@ -165,21 +183,21 @@ class BatchRequestCounts:
 
 
 @attrs.define
-class InputTokensDetails:
+class InputTokensDetails(_Model):
     """A breakdown of input tokens."""
 
     cached_tokens: int
 
 
 @attrs.define
-class OutputTokensDetails:
+class OutputTokensDetails(_Model):
     """A breakdown of output tokens."""
 
     reasoning_tokens: int
 
 
 @attrs.define
-class BatchUsage:
+class BatchUsage(_Model):
     """Tokens used by a batch (only on batches created after 2025-09-07)."""
 
     input_tokens: int
@@ -190,7 +208,7 @@ class BatchUsage:
 
 
 @attrs.define
-class Batch:
+class Batch(_Model):
     """A batch job.
 
     ``status`` compares equal to its string: ``batch.status == "completed"``.
@@ -222,7 +240,7 @@ class Batch:
 
 
 @attrs.define
-class FileObject:
+class FileObject(_Model):
     """A file stored with the API.
 
     ``bytes`` is the size of the file; ``status`` and ``status_details`` are deprecated
@@ -242,7 +260,7 @@ class FileObject:
 
 
 @attrs.define
-class Page(Generic[T]):
+class Page(_Model, Generic[T]):
     """One page of a listing.
 
     ``first_id`` and ``last_id`` are the cursors the API sent, if any; walk on with
@@ -277,7 +295,7 @@ class UploadStatus(OpenEnum):
 
 
 @attrs.define
-class FileDeleted:
+class FileDeleted(_Model):
     """The answer to deleting a file."""
 
     id: str
@@ -286,7 +304,7 @@ class FileDeleted:
 
 
 @attrs.define
-class UploadPart:
+class UploadPart(_Model):
     """One part added to an upload."""
 
     id: str
@@ -296,7 +314,7 @@ class UploadPart:
 
 
 @attrs.define
-class Upload:
+class Upload(_Model):
     """A multipart upload; once ``completed``, ``file`` is the file it made.
 
     ``object`` (``"upload"``) is optional in the API's document, so it may be ``None``.
@@ -324,14 +342,14 @@ class WebhookEventType(OpenEnum):
 
 
 @attrs.define
-class BatchEventData:
+class BatchEventData(_Model):
     """What a batch event is about: ``id`` is the batch's id."""
 
     id: str
 
 
 @attrs.define
-class BatchEvent:
+class BatchEvent(_Model):
     """A webhook event about a batch, such as ``batch.completed``.
 
     The event names the batch and when it changed, nothing more: retrieve the batch for
@@ -349,7 +367,7 @@ class BatchEvent:
 
 
 @attrs.define
-class WebhookEvent:
+class WebhookEvent(_Model):
     """A webhook event that is not about a batch (a response, a fine-tuning job...).
 
     Kept so that one endpoint can receive every event type: ``data`` is the event's

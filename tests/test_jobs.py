@@ -429,3 +429,38 @@ async def test_a_refused_shard_goes_again_when_one_of_the_jobs_batches_ends(
         again = batches[batches.index(refused[-1]) + 1]
         assert again.metadata == {**(refused[-1].metadata or {}), **(again.metadata or {})}
         assert first_end <= again.created_at < first_end + 60  # not 100,000 s later
+
+
+async def test_a_webhook_event_wakes_the_jobs_wait(
+    emu: Emulator, client: Client, tmp_path: Path
+) -> None:
+    from openai_batches import BatchEvents
+
+    source = write_input(tmp_path / "in.jsonl", [line(f"q{n}", five_words(n)) for n in range(3)])
+    events = BatchEvents()
+    polled: list[str] = []
+    forever = asyncio.Event()  # never set: only an event can end a pause
+
+    async def sleep(_: float) -> None:
+        await forever.wait()
+
+    def on_progress(progress: JobProgress) -> None:
+        if progress.event == "batch" and progress.batch_id:
+            polled.append(progress.batch_id)
+            # The batch is done on the emulator's clock; only a webhook tells the job.
+            assert isinstance(emu.clock, ManualClock)
+            emu.clock.advance(60)
+            events.notify(progress.batch_id)
+
+    report = await asyncio.wait_for(
+        client.jobs.run(
+            source,
+            tmp_path / "out.jsonl",
+            polling=Polling(interval=1.0, sleep=sleep),
+            on_progress=on_progress,
+            events=events,
+        ),
+        timeout=10,
+    )
+    assert report.succeeded == 3
+    assert len(set(polled)) == 1
