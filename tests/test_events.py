@@ -221,3 +221,23 @@ async def test_without_on_event_nothing_is_observed(server: LoopbackServer) -> N
     async with server.client() as client:
         assert client._api.emit is None
         assert client._api._observer("GET", "batches") is None
+
+
+@pytest.mark.openai_emulator(
+    clock=ManualClock(), timing=Timing(validating=0, finalizing=0, requests_per_second=1e9)
+)
+async def test_a_download_emits_a_request_event(openai_emulator: Emulator) -> None:
+    batch_id = seed(openai_emulator, 1)
+    events, on_event = recorder()
+
+    async with openai_emulator.client(on_event=on_event) as client:
+        done = await client.batches.retrieve(batch_id)
+        assert done.output_file_id is not None
+        body = b"".join([chunk async for chunk in client.files.content(done.output_file_id)])
+
+    assert body
+    downloaded = events[-1]
+    assert isinstance(downloaded, RequestEvent)
+    assert downloaded.url == f"{openai_emulator.url}/files/{done.output_file_id}/content"
+    assert (downloaded.method, downloaded.status, downloaded.attempt) == ("GET", 200, 1)
+    assert downloaded.request_id
