@@ -9,7 +9,8 @@ and a kind added later reaches it without a new argument.
 The callable may be a plain function or a coroutine function; a coroutine is awaited
 before the call goes on, so keep it short. An exception it raises is logged (with its
 traceback, on the ``openai_batches._events`` logger) and the call goes on: metrics must
-never break a request. Without ``on_event`` nothing is built and nothing is timed.
+never break a request. Without ``on_event`` (and without DEBUG records on the
+``openai_batches._api`` logger) nothing is built and nothing is timed.
 """
 
 from __future__ import annotations
