@@ -36,6 +36,7 @@ from ._errors import (
     UnprocessableEntityError,
     WaitTimeoutError,
 )
+from ._events import Event, OnEvent, PageEvent, PollEvent, RequestEvent, RetryEvent
 from ._retry import RetryPolicy
 from ._types import USE_CLIENT_DEFAULT, Timeout
 from ._version import __version__
@@ -69,6 +70,7 @@ __all__ = [
     "ClientClosedError",
     "ConflictError",
     "DownloadSizeError",
+    "Event",
     "FileDeleted",
     "FileObject",
     "FilePurpose",
@@ -86,20 +88,25 @@ __all__ = [
     "Jobs",
     "JoinSummary",
     "NotFoundError",
+    "OnEvent",
     "OpenAIError",
     "OutputTokensDetails",
     "Page",
+    "PageEvent",
     "PaginationError",
     "PermissionDeniedError",
+    "PollEvent",
     "Polling",
     "RateLimitError",
     "RedirectError",
+    "RequestEvent",
     "RequestWriter",
     "ResponseValidationError",
     "ResultError",
     "ResultFailure",
     "ResultJoin",
     "ResultResponse",
+    "RetryEvent",
     "RetryPolicy",
     "Shard",
     "Timeout",

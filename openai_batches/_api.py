@@ -8,11 +8,14 @@ uploads and streams retry, and recover from lost answers, the same way.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ._decode import Response
-from ._errors import APIStatusError, status_error
+from ._errors import APIConnectionError, APIError, APIStatusError, status_error
+from ._events import Emit, RequestEvent, RetryEvent
 from ._retry import RetryPolicy, retrying
 from ._sources import FilePart, FormField
 from ._transport import Stream, Transport
@@ -21,7 +24,10 @@ from ._urls import missing_v1
 
 __all__ = ["API", "StreamContext"]
 
+log = logging.getLogger(__name__)
+
 T = TypeVar("T")
+A = TypeVar("A", bound="_Answer")
 
 Params = Mapping[str, str | int]
 
@@ -44,17 +50,105 @@ def _error(
     return error
 
 
+class _Answer(Protocol):
+    @property
+    def status(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+
+class _Observer:
+    """Times a call's attempts for a DEBUG record and a :class:`RequestEvent` each.
+
+    Built only when someone listens (an ``on_event``, or DEBUG enabled on this module's
+    logger), so an unobserved request pays one test and nothing else.
+    """
+
+    __slots__ = ("attempt", "emit", "method", "url")
+
+    def __init__(self, method: str, url: str, emit: Emit | None) -> None:
+        self.method = method
+        self.url = url
+        self.emit = emit
+        self.attempt = 0
+
+    async def around(self, sending: Awaitable[A]) -> A:
+        """Await one attempt, then report it: its answer, or the failure that left none."""
+        self.attempt += 1
+        started = time.perf_counter()
+        try:
+            answer = await sending
+        except APIConnectionError as error:
+            await self._report(None, None, started, error)
+            raise
+        await self._report(answer.status, answer.headers.get("x-request-id"), started)
+        return answer
+
+    async def _report(
+        self,
+        status: int | None,
+        request_id: str | None,
+        started: float,
+        error: APIError | None = None,
+    ) -> None:
+        elapsed = time.perf_counter() - started
+        log.debug(
+            "%s %s -> %s in %.3fs (attempt %d, request id %s)",
+            self.method,
+            self.url,
+            status if error is None else error,
+            elapsed,
+            self.attempt,
+            request_id,
+            extra={
+                "method": self.method,
+                "url": self.url,
+                "status": status,
+                "request_id": request_id,
+                "attempt": self.attempt,
+            },
+        )
+        if self.emit is not None:
+            await self.emit(
+                RequestEvent(
+                    self.method, self.url, self.attempt, status, request_id, elapsed, error
+                )
+            )
+
+    async def retried(self, error: APIError, attempt: int, delay: float) -> None:
+        """Emit a :class:`RetryEvent` (the retry loop logs the retry itself)."""
+        if self.emit is not None:
+            await self.emit(
+                RetryEvent(
+                    self.method,
+                    self.url,
+                    attempt,
+                    delay,
+                    getattr(error, "status_code", None),
+                    getattr(error, "request_id", None),
+                    error,
+                )
+            )
+
+
 class API:
     """Requests to the API with the client's retry policy.
 
     Args:
         transport: Makes each attempt.
         retry: The client's retry policy.
+        emit: Hands events to the client's ``on_event``; ``None`` when there is none.
     """
 
-    def __init__(self, transport: Transport, retry: RetryPolicy) -> None:
+    def __init__(self, transport: Transport, retry: RetryPolicy, emit: Emit | None = None) -> None:
         self.transport = transport
         self.retry = retry
+        self.emit = emit
+
+    def _observer(self, method: str, path: str) -> _Observer | None:
+        if self.emit is None and not log.isEnabledFor(logging.DEBUG):
+            return None
+        return _Observer(method, f"{self.transport.base_url}/{path}", self.emit)
 
     async def request(
         self,
@@ -95,11 +189,13 @@ class API:
         transport = self.transport
         per_call = _timeout(timeout)
         sources = [field.source for field in form or () if isinstance(field, FilePart)]
+        observer = self._observer(method, path)
 
         async def attempt() -> T:
-            response = await transport.send(
+            sending = transport.send(
                 method, path, params=params, json=json, form=form, timeout=per_call
             )
+            response = await (sending if observer is None else observer.around(sending))
             if response.status >= 300:
                 raise _error(
                     transport.base_url,
@@ -121,6 +217,7 @@ class API:
             resend_unknown=resend_unknown,
             may_resend=lambda: all(source.may_resend for source in sources),
             guard=transport.abortable,
+            on_retry=None if observer is None else observer.retried,
         )
 
     def stream(
@@ -140,9 +237,11 @@ class API:
         rather than returning a half-read one to the pool.
         """
         transport = self.transport
+        observer = self._observer(method, path)
 
         async def attempt() -> Stream:
-            stream = await transport.open(method, path, params=params, read_timeout=read_timeout)
+            opening = transport.open(method, path, params=params, read_timeout=read_timeout)
+            stream = await (opening if observer is None else observer.around(opening))
             if stream.status >= 300:
                 body = await stream.read_error_body()
                 raise _error(
@@ -157,6 +256,7 @@ class API:
                 what=f"{method} {transport.base_url}/{path}",
                 max_retries=max_retries,
                 guard=transport.abortable,
+                on_retry=None if observer is None else observer.retried,
             )
 
         return StreamContext(opening)

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from ._results import ContentSource, JoinSummary, RequestInputs, ResultJoin
     from ._webhooks import BatchEvents
 
-log = logging.getLogger("openai_batches")
+log = logging.getLogger(__name__)
 
 #: The longest line the results reader accepts (as ``_jsonl.DEFAULT_MAX_LINE_BYTES``).
 _MAX_LINE_BYTES = 64 * 1024**2
@@ -526,6 +526,7 @@ class Batches:
             on_cancel=on_cancel,
             cancel_at_deadline=cancel_at_deadline,
             events=events,
+            emit=self._api.emit,
         )
 
     async def cancel_and_wait(
@@ -649,7 +650,7 @@ class Batches:
                 params["after"] = cursor
             return api.request("GET", "batches", as_is, params=params, timeout=timeout)
 
-        return walk_pages(fetch, check_cursor(after))
+        return walk_pages(fetch, check_cursor(after), api.emit)
 
 
 def create_body(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from ._api import API
 from ._errors import OpenAIError
+from ._events import OnEvent, emitter
 from ._retry import RetryPolicy
 from ._transport import Transport
 from ._types import Timeout, TimeoutTypes
@@ -107,6 +108,10 @@ class Client:
         allow_insecure_http: Accept a plain ``http://`` base URL to another machine,
             which sends the key unencrypted. Without it only ``https://`` and this
             machine (``localhost``, ``127.0.0.0/8``, ``::1``) are accepted.
+        on_event: Called with a typed event for each HTTP attempt, retry, page of a
+            walk and poll of a wait, to feed metrics or traces (see
+            :class:`RequestEvent`); a function or a coroutine function. What it raises
+            is logged and the call goes on.
 
     Raises:
         OpenAIError: No API key was given and ``OPENAI_API_KEY`` is not set.
@@ -116,6 +121,7 @@ class Client:
             http(s) URL, or plain http to another machine without ``allow_insecure_http``;
             or a header value (the key, the organization, the project) has a line break or
             another control character.
+        TypeError: ``on_event`` is not callable.
     """
 
     def __init__(
@@ -131,6 +137,7 @@ class Client:
         retry_policy: RetryPolicy | None = None,
         webhook_secret: str | None = None,
         allow_insecure_http: bool = False,
+        on_event: OnEvent | None = None,
     ) -> None:
         api_key = api_key or _env("OPENAI_API_KEY")
         if not api_key:
@@ -151,7 +158,7 @@ class Client:
             session=session,
             allow_insecure_http=allow_insecure_http,
         )
-        self._api = API(self._transport, self.retry_policy)
+        self._api = API(self._transport, self.retry_policy, emitter(on_event))
         self.base_url = self._transport.base_url
         self._uploads: Uploads | None = None
         self._files: Files | None = None

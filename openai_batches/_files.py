@@ -62,7 +62,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DownloadSizeError", "Files"]
 
-log = logging.getLogger("openai_batches")
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -778,7 +778,7 @@ class Files:
             params = base if cursor is None else {**base, "after": cursor}
             return api.request("GET", "files", as_is, params=params, timeout=timeout)
 
-        return walk_pages(fetch, check_cursor(after))
+        return walk_pages(fetch, check_cursor(after), api.emit)
 
 
 @attrs.frozen

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from ._concurrency import merged
 from ._decode import Response, decode, item_error, structure_hook
 from ._errors import PaginationError
+from ._events import Emit, PageEvent
 from ._models import Page
 
 __all__ = [
@@ -48,12 +49,15 @@ RawPage = tuple[Page[Any], Response]
 
 
 async def walk_pages(
-    fetch: Callable[[str | None], Awaitable[Response]], after: str | None
+    fetch: Callable[[str | None], Awaitable[Response]],
+    after: str | None,
+    emit: Emit | None = None,
 ) -> AsyncGenerator[RawPage, None]:
     """Yield ``(page, response)`` from ``fetch(after)`` until a page says ``has_more: false``.
 
     The next cursor is the page's ``last_id``, or its last item's id when ``last_id`` is
-    missing. The page's items are still JSON objects.
+    missing. The page's items are still JSON objects. ``emit``, when given, receives a
+    :class:`PageEvent` for each page that passed the checks, before it is yielded.
 
     Raises:
         PaginationError: A page claims ``has_more`` but gives no cursor (it is empty), or
@@ -61,6 +65,7 @@ async def walk_pages(
     """
     seen: set[str] = set()
     cursor = after
+    number = 0
     while True:
         response = await fetch(cursor)
         page: Page[Any] = decode(response, Page[Any])
@@ -82,6 +87,18 @@ async def walk_pages(
                 )
             if cursor is not None:
                 seen.add(cursor)
+        number += 1
+        if emit is not None:
+            await emit(
+                PageEvent(
+                    response.method,
+                    response.url,
+                    number,
+                    len(page.data),
+                    page.has_more,
+                    response.request_id,
+                )
+            )
         yield page, response
         if not page.has_more:
             return

@@ -47,7 +47,7 @@ __all__ = [
     "why_not_retry",
 ]
 
-log = logging.getLogger("openai_batches")
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -206,6 +206,7 @@ async def retrying(
     resend_unknown: bool = True,
     may_resend: Callable[[], bool] = _always,
     guard: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
+    on_retry: Callable[[APIError, int, float], Awaitable[None]] | None = None,
 ) -> T:
     """Call ``attempt`` until it returns, or the policy says stop; the one retry loop.
 
@@ -227,6 +228,8 @@ async def retrying(
             may be sent again.
         may_resend: Whether the request can be sent again at all (a one-shot body cannot).
         guard: Wraps each wait, so that closing the client interrupts it.
+        on_retry: Awaited with the error, the failed attempt's number (1 for the first)
+            and the delay, before each wait for a retry.
 
     Raises:
         APIError: The last attempt's error, once no retry is left or allowed.
@@ -263,14 +266,37 @@ async def retrying(
                 error._gave_up_after(attempts)
                 raise
             if not may_resend():
-                log.info("%s failed after its one-shot body was read; not retrying", what)
+                log.info(
+                    "%s failed after its one-shot body was read; not retrying",
+                    what,
+                    extra=_fields(error, attempts),
+                )
                 error._gave_up_after(attempts)
                 raise
             delay = policy.delay(retry, headers)
-            log.info("%s failed (%s); retrying in %.2fs", what, error, delay)
+            log.info(
+                "%s failed (%s); retrying in %.2fs",
+                what,
+                error,
+                delay,
+                extra=_fields(error, attempts),
+            )
+            if on_retry is not None:
+                await on_retry(error, attempts, delay)
             retry += 1
             with guard():
                 await _sleep(delay)
+
+
+def _fields(error: APIError, attempt: int) -> dict[str, object]:
+    """A failed attempt's identifying fields, as ``extra`` for a log record."""
+    return {
+        "method": error.method,
+        "url": error.url,
+        "status": getattr(error, "status_code", None),
+        "request_id": getattr(error, "request_id", None),
+        "attempt": attempt,
+    }
 
 
 async def _look(

@@ -38,7 +38,7 @@ __all__ = [
     "local_size",
 ]
 
-log = logging.getLogger("openai_batches")
+log = logging.getLogger(__name__)
 
 #: The API's largest part.
 MAX_PART_SIZE = 64 * 1024**2

@@ -29,6 +29,7 @@ from ._errors import (
     OpenAIError,
     WaitTimeoutError,
 )
+from ._events import Emit, PollEvent
 from ._models import Batch, BatchRequestCounts, BatchStatus
 from ._retry import RetryPolicy, retry_after, why_not_retry
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = ["OnCancel", "OnProgress", "Polling", "WaitTimeoutError", "wait_for_batch"]
 
-log = logging.getLogger("openai_batches")
+log = logging.getLogger(__name__)
 
 #: Called with the batch at the start of a wait and on every change of status or counts.
 OnProgress: TypeAlias = Callable[[Batch], "Awaitable[None] | None"]
@@ -146,11 +147,13 @@ async def wait_for_batch(
     on_cancel: OnCancel,
     cancel_at_deadline: bool,
     events: BatchEvents | None = None,
+    emit: Emit | None = None,
 ) -> Batch:
     """Poll ``retrieve(batch_id)`` until the batch's status is final.
 
     See :meth:`Batches.wait`; ``cancel(batch_id)`` is sent on cancellation or at the
-    deadline when asked, and a notification from ``events`` cuts a pause short.
+    deadline when asked, a notification from ``events`` cuts a pause short, and ``emit``
+    receives a :class:`PollEvent` after each poll.
     """
     if on_cancel not in ("leave", "cancel"):
         raise ValueError(f"on_cancel must be 'leave' or 'cancel', got {on_cancel!r}")
@@ -173,6 +176,7 @@ async def wait_for_batch(
                 on_progress,
                 cancel_at_deadline,
                 woken,
+                emit,
             )
     except asyncio.CancelledError:
         if on_cancel == "cancel":
@@ -190,28 +194,48 @@ async def _poll(
     on_progress: OnProgress | None,
     cancel_at_deadline: bool,
     woken: asyncio.Event | None = None,
+    emit: Emit | None = None,
 ) -> Batch:
     ends_at = None if deadline is None else polling.clock() + deadline
     interval = polling.interval
     seen: tuple[BatchStatus, BatchRequestCounts | None] | None = None
     batch: Batch | None = None
     errors = 0
+    polls = 0
     while True:
         pause = interval
         if woken is not None:
             # Cleared before the poll: an event that arrives during it wakes the next pause.
             woken.clear()
+        polls += 1
         try:
             batch = await retrieve(batch_id)
         except OpenAIError as exc:
+            if emit is not None:
+                await emit(PollEvent(batch_id, polls, None, exc))
             errors += 1
             if errors > polling.max_errors or not _transient(exc, retry):
                 raise
             asked = retry_after(exc.headers) if isinstance(exc, APIStatusError) else None
             if asked is not None:
                 pause = max(pause, asked)  # never above max_retry_after: see _transient
-            log.info("Polling the batch failed (%s); polling again in %.2fs", exc, pause)
+            log.info(
+                "Polling batch %s failed (%s); polling again in %.2fs",
+                batch_id,
+                exc,
+                pause,
+                extra={
+                    "batch_id": batch_id,
+                    "poll": polls,
+                    "method": getattr(exc, "method", None),
+                    "url": getattr(exc, "url", None),
+                    "status": getattr(exc, "status_code", None),
+                    "request_id": getattr(exc, "request_id", None),
+                },
+            )
         else:
+            if emit is not None:
+                await emit(PollEvent(batch_id, polls, batch))
             errors = 0
             if batch.status.is_final:
                 # Report the final state even when the last poll saw nothing else change.

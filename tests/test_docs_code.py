@@ -178,11 +178,16 @@ async def emulated(
             (tmp_path / name).write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines))
         (tmp_path / "outputs").mkdir()
         client = emu.client()
+        # A document may configure the package's logging, as a program would: undone after.
+        package_log = logging.getLogger("openai_batches")
+        handlers, level = package_log.handlers[:], package_log.level
         try:
             namespace = await predefined(emu, client)
             yield emu, namespace
         finally:
             await client.close()
+            package_log.handlers[:] = handlers
+            package_log.setLevel(level)
 
 
 async def run_fragment(block: Block, namespace: dict[str, Any]) -> None:
