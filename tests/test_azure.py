@@ -311,3 +311,28 @@ def test_the_api_key_header_is_scrubbed_from_aiohttp_errors() -> None:
     _scrub(error)
     assert error.request_info.headers["api-key"] == "<redacted>"
     assert "secret-key" not in repr(error.request_info)
+
+
+async def test_azure_file_expiry_is_14_to_30_days(emulator: Emulator) -> None:
+    async with emulator.client(max_retries=0) as client:
+        with pytest.raises(APIStatusError, match="14 to 30 days") as caught:
+            await client.files.create(
+                b"{}\n", purpose="batch", filename="x.jsonl", expires_after=7 * 86400
+            )
+        assert caught.value.status_code == 400
+        kept = await client.files.create(
+            b"{}\n", purpose="batch", filename="x.jsonl", expires_after=14 * 86400
+        )
+    assert kept.expires_at == kept.created_at + 14 * 86400
+
+
+def test_the_command_serves_azure_mode() -> None:
+    import argparse
+
+    from openai_batches.emulator import add_arguments
+    from openai_batches.emulator._cli import _emulator
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert _emulator(parser.parse_args(["--azure"])).azure
+    assert not _emulator(parser.parse_args([])).azure

@@ -186,6 +186,9 @@ _AZURE_DENIED = (
     "provide a valid key for an active subscription and use a correct regional API endpoint "
     "for your resource."
 )
+# Azure OpenAI keeps a file 14 to 30 days when asked to expire it.
+AZURE_MIN_EXPIRES_AFTER = 14 * 86400
+AZURE_MAX_EXPIRES_AFTER = 30 * 86400
 _AZURE_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}(-preview)?")
 
 
@@ -398,6 +401,14 @@ async def create_file(request: web.Request) -> web.StreamResponse:
                 },
                 "expires_after",
             )
+            if request.app[STATE].azure and not (
+                AZURE_MIN_EXPIRES_AFTER <= (expires_after or 0) <= AZURE_MAX_EXPIRES_AFTER
+            ):
+                raise ApiError.invalid(
+                    "expires_after.seconds",
+                    "Invalid value for 'expires_after.seconds': it must be between "
+                    f"{AZURE_MIN_EXPIRES_AFTER} and {AZURE_MAX_EXPIRES_AFTER} (14 to 30 days).",
+                )
     except BaseException:
         if writer is not None:
             writer.abort()
