@@ -19,6 +19,7 @@ from openai_batches import (
     RetryPolicy,
 )
 from openai_batches.emulator import AZURE_API_VERSION, Emulator, FaultRule, ManualClock
+from tests.conftest import LoopbackServer, reply
 
 NO_WAIT = RetryPolicy(max_retries=2, initial_delay=0, max_delay=0)
 AZURE_ENV = (
@@ -336,3 +337,52 @@ def test_the_command_serves_azure_mode() -> None:
     add_arguments(parser)
     assert _emulator(parser.parse_args(["--azure"])).azure
     assert not _emulator(parser.parse_args([])).azure
+
+
+def file_body(status: str | None) -> dict[str, object]:
+    return {
+        "id": "file-1",
+        "object": "file",
+        "bytes": 4,
+        "created_at": 1,
+        "filename": "in.jsonl",
+        "purpose": "batch",
+        "status": status,
+    }
+
+
+async def test_wait_for_processing_polls_until_processed(server: LoopbackServer) -> None:
+    # Azure OpenAI refuses a batch on a file that is still pending.
+    server.add(
+        "GET",
+        "/v1/files/file-1",
+        reply(json_body=file_body("pending")),
+        reply(json_body=file_body("running")),
+        reply(json_body=file_body("processed")),
+    )
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    async with server.client() as client:
+        polling = Polling(interval=2, backoff=2, max_interval=3, sleep=sleep)
+        file = await client.files.wait_for_processing("file-1", polling=polling)
+    assert file.status == "processed"
+    assert len(server.seen) == 3
+    assert slept == [2, 3]
+
+
+@pytest.mark.parametrize("status", ["error", None])
+async def test_wait_for_processing_ends_on_error_or_no_status(
+    server: LoopbackServer, status: str | None
+) -> None:
+    server.add("GET", "/v1/files/file-1", reply(json_body=file_body(status)))
+
+    async def never(seconds: float) -> None:
+        raise AssertionError("no wait expected")
+
+    async with server.client() as client:
+        file = await client.files.wait_for_processing("file-1", polling=Polling(sleep=never))
+    assert file.status == status
+    assert len(server.seen) == 1
