@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +15,8 @@ from openai_batches import (
     AuthenticationError,
     Batch,
     Client,
+    ClientClosedError,
+    NotFoundError,
     OpenAIError,
     Polling,
     RetryPolicy,
@@ -386,3 +389,40 @@ async def test_wait_for_processing_ends_on_error_or_no_status(
         file = await client.files.wait_for_processing("file-1", polling=Polling(sleep=never))
     assert file.status == status
     assert len(server.seen) == 1
+
+
+async def test_closing_aborts_a_token_provider_in_flight(emulator: Emulator) -> None:
+    asked = asyncio.Event()
+
+    async def stuck() -> str:
+        asked.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    client = emulator.client(azure_ad_token_provider=stuck)
+    call = asyncio.create_task(client.batches.retrieve("batch_x"))
+    await asked.wait()
+    await client.close()
+    for _ in range(10):  # let the cancellation reach the task
+        await asyncio.sleep(0)
+    if not call.done():  # the provider was not aborted: fail rather than hang
+        call.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await call
+        pytest.fail("close() did not abort the token provider")
+    with pytest.raises(ClientClosedError):
+        await call
+    assert emulator.requests == []
+
+
+async def test_the_emulator_checks_versions_and_tokens() -> None:
+    async with Emulator(azure=True, azure_ad_tokens=["good"]) as emu:
+        async with emu.client(azure_ad_token="bad", max_retries=0) as client:
+            with pytest.raises(AuthenticationError):
+                await client.batches.retrieve("batch_x")
+        async with emu.client(api_version="latest", max_retries=0) as client:
+            with pytest.raises(NotFoundError, match="Resource not found"):
+                await client.batches.retrieve("batch_x")
+        async with emu.client(azure_ad_token="good", max_retries=0) as client:
+            with pytest.raises(NotFoundError, match="batch_x"):
+                await client.batches.retrieve("batch_x")
