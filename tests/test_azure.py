@@ -13,6 +13,7 @@ import pytest
 from openai_batches import (
     APIStatusError,
     AuthenticationError,
+    BadRequestError,
     Batch,
     Client,
     ClientClosedError,
@@ -279,6 +280,11 @@ async def test_upload_create_wait_results(emulator: Emulator, tmp_path: Path) ->
     polling = Polling(sleep=sleep, clock=emulator.clock.now)
     async with emulator.client(azure_ad_token_provider=lambda: "t") as client:
         uploaded = await client.files.create(path, purpose="batch")
+        assert uploaded.status == "pending"
+        with pytest.raises(BadRequestError, match="pending"):
+            await client.batches.create(input_file_id=uploaded.id, endpoint="/v1/chat/completions")
+        processed = await client.files.wait_for_processing(uploaded.id, polling=polling)
+        assert processed.status == "processed"
         batch = await client.batches.create(
             input_file_id=uploaded.id, endpoint="/v1/chat/completions"
         )

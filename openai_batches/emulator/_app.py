@@ -413,7 +413,9 @@ async def create_file(request: web.Request) -> web.StreamResponse:
         if writer is not None:
             writer.abort()
         raise
-    record = store.add_file(filename, purpose, writer.close(), expires_after=expires_after)
+    record = store.add_file(
+        filename, purpose, writer.close(), expires_after=expires_after, uploaded=True
+    )
     return json_response(record.to_json())
 
 

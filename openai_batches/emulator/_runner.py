@@ -35,6 +35,9 @@ __all__ = ["AZURE_API_VERSION", "DEFAULT_API_KEY", "Emulator"]
 #: The key `Emulator.api_key` returns when no keys are configured (any key is accepted then).
 DEFAULT_API_KEY = "sk-emulator"
 
+#: Emulated seconds an uploaded file stays ``pending`` in Azure mode.
+AZURE_FILE_PROCESSING = 5.0
+
 #: The api-version `Emulator.client` sends in Azure mode (any dated version is accepted).
 AZURE_API_VERSION = "2024-10-21"
 
@@ -65,7 +68,8 @@ class Emulator:
             dated ``api-version`` query parameter) and ``/openai/v1`` (which does not),
             an ``api-key`` header (one of *api_keys*) or an Entra ID bearer token (one of
             *azure_ad_tokens*), and Azure's error bodies for a wrong credential, path or
-            version.
+            version; uploaded files are ``pending`` for `AZURE_FILE_PROCESSING` emulated
+            seconds, and a batch on a pending file is refused.
         azure_ad_tokens: Accepted bearer tokens in Azure mode; None accepts any.
     """
 
@@ -100,6 +104,7 @@ class Emulator:
             self.timing,
             seed,
             enqueued_token_limit=enqueued_token_limit,
+            file_processing=AZURE_FILE_PROCESSING if azure else 0.0,
         )
         self.azure = azure
         self._state = EmulatorState(
