@@ -177,6 +177,11 @@ class Client:
         (Azure's v1 API, where ``api-version`` may be left out). In batch input lines,
         ``"model"`` is the name of a deployment.
 
+        Give at most one credential. With none, ``AZURE_OPENAI_AD_TOKEN`` is used, then
+        ``AZURE_OPENAI_API_KEY``, as openai-python's ``AzureOpenAI`` does. An exception
+        raised by the token provider comes out of the call that needed the token, not
+        retried.
+
         Args:
             azure_endpoint: ``https://RESOURCE.openai.azure.com``; defaults to
                 ``AZURE_OPENAI_ENDPOINT``.
@@ -193,9 +198,6 @@ class Client:
             retry_policy: As for :class:`Client`.
             webhook_secret: As for :class:`Client`.
             allow_insecure_http: As for :class:`Client`.
-
-        Give at most one credential. With none, ``AZURE_OPENAI_AD_TOKEN`` is used, then
-        ``AZURE_OPENAI_API_KEY``, as openai-python's ``AzureOpenAI`` does.
 
         Raises:
             OpenAIError: No endpoint, api-version or credential was given or found in the
