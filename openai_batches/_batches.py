@@ -697,13 +697,15 @@ def _check_endpoint(endpoint: object) -> str:
     endpoint = _non_empty("endpoint", endpoint)
     if endpoint in ENDPOINTS:
         return endpoint
-    # Unknown but well-formed: an endpoint newer than this library.
-    path = endpoint.removeprefix("/v1/")
-    if path != endpoint and path and all(c.isalnum() or c in "/_-." for c in path):
+    # Unknown but well-formed: an endpoint newer than this library, or Azure OpenAI's
+    # spelling without the version ("/chat/completions").
+    path = endpoint.removeprefix("/v1/") if endpoint.startswith("/v1/") else endpoint[1:]
+    if endpoint.startswith("/") and path and all(c.isalnum() or c in "/_-." for c in path):
         return endpoint
     raise ValueError(
         f"endpoint must be an API path such as '/v1/chat/completions' (one of "
-        f"{', '.join(sorted(ENDPOINTS))}), got {endpoint!r}"
+        f"{', '.join(sorted(ENDPOINTS))}; '/chat/completions' on Azure OpenAI), "
+        f"got {endpoint!r}"
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from ._types import Timeout, TimeoutTypes
 if TYPE_CHECKING:
     import aiohttp
 
+    from ._azure import AzureADTokenProvider
     from ._batches import Batches
     from ._files import Files
     from ._jobs import Jobs
@@ -145,18 +147,129 @@ class Client:
                 "No API key: pass api_key=... to Client() or set the OPENAI_API_KEY "
                 "environment variable."
             )
-        self.base_url = base_url or _env("OPENAI_BASE_URL") or DEFAULT_BASE_URL
         self.organization = organization or _env("OPENAI_ORG_ID")
         self.project = project or _env("OPENAI_PROJECT_ID")
+        self.api_version: str | None = None
+        self._setup(
+            base_url=base_url or _env("OPENAI_BASE_URL") or DEFAULT_BASE_URL,
+            headers=identity_headers(api_key, self.organization, self.project),
+            timeout=timeout,
+            max_retries=max_retries,
+            session=session,
+            retry_policy=retry_policy,
+            webhook_secret=webhook_secret,
+            allow_insecure_http=allow_insecure_http,
+            on_event=on_event,
+        )
+
+    @classmethod
+    def azure(
+        cls,
+        azure_endpoint: str | None = None,
+        *,
+        api_version: str | None = None,
+        api_key: str | None = None,
+        azure_ad_token: str | None = None,
+        azure_ad_token_provider: AzureADTokenProvider | None = None,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        max_retries: int | None = None,
+        session: aiohttp.ClientSession | None = None,
+        retry_policy: RetryPolicy | None = None,
+        webhook_secret: str | None = None,
+        allow_insecure_http: bool = False,
+        on_event: OnEvent | None = None,
+    ) -> Client:
+        """Return a client for an Azure OpenAI resource.
+
+        Requests go to ``{azure_endpoint}/openai/...`` with ``?api-version=...``, or to
+        ``{azure_endpoint}/openai/v1/...`` when the endpoint ends with ``/openai/v1``
+        (Azure's v1 API, where ``api-version`` may be left out). In batch input lines,
+        ``"model"`` is the name of a deployment.
+
+        Give at most one credential. With none, ``AZURE_OPENAI_AD_TOKEN`` is used, then
+        ``AZURE_OPENAI_API_KEY``, as openai-python's ``AzureOpenAI`` does. An exception
+        raised by the token provider comes out of the call that needed the token, not
+        retried.
+
+        Args:
+            azure_endpoint: ``https://RESOURCE.openai.azure.com``; defaults to
+                ``AZURE_OPENAI_ENDPOINT``.
+            api_version: Sent as the ``api-version`` query parameter of every request;
+                defaults to ``OPENAI_API_VERSION``.
+            api_key: Sent as the ``api-key`` header.
+            azure_ad_token: A Microsoft Entra ID access token, sent as a bearer token.
+            azure_ad_token_provider: A function or coroutine function returning an Entra
+                ID token, called before every attempt (retries included), so a token
+                cache such as ``azure.identity``'s is asked each time.
+            timeout: As for :class:`Client`.
+            max_retries: As for :class:`Client`.
+            session: As for :class:`Client`.
+            retry_policy: As for :class:`Client`.
+            webhook_secret: As for :class:`Client`.
+            allow_insecure_http: As for :class:`Client`.
+            on_event: As for :class:`Client`.
+
+        Raises:
+            OpenAIError: No endpoint, api-version or credential was given or found in the
+                environment (the message names the variables), or more than one credential.
+            ValueError: The endpoint names a deployment or is not an http(s) URL, or a
+                header value has a line break or another control character.
+        """
+        from ._azure import azure_settings
+
+        settings = azure_settings(
+            azure_endpoint=azure_endpoint,
+            api_version=api_version,
+            api_key=api_key,
+            azure_ad_token=azure_ad_token,
+            azure_ad_token_provider=azure_ad_token_provider,
+        )
+        self = cls.__new__(cls)
+        self.organization = None
+        self.project = None
+        self.api_version = settings.api_version
+        self._setup(
+            base_url=settings.base_url,
+            headers=settings.headers,
+            timeout=timeout,
+            max_retries=max_retries,
+            session=session,
+            retry_policy=retry_policy,
+            webhook_secret=webhook_secret,
+            allow_insecure_http=allow_insecure_http,
+            query=settings.query,
+            auth=settings.auth,
+            on_event=on_event,
+        )
+        return self
+
+    def _setup(
+        self,
+        *,
+        base_url: str,
+        headers: Mapping[str, str],
+        timeout: TimeoutTypes,
+        max_retries: int | None,
+        session: aiohttp.ClientSession | None,
+        retry_policy: RetryPolicy | None,
+        webhook_secret: str | None,
+        allow_insecure_http: bool,
+        query: Mapping[str, str] | None = None,
+        auth: Callable[[], Awaitable[Mapping[str, str]]] | None = None,
+        on_event: OnEvent | None = None,
+    ) -> None:
+        self.base_url = base_url
         self.timeout = Timeout.of(timeout)
         self.retry_policy = _retry_policy(max_retries, retry_policy)
         self.webhook_secret = webhook_secret or _env("OPENAI_WEBHOOK_SECRET")
         self._transport = Transport(
             base_url=self.base_url,
-            headers=identity_headers(api_key, self.organization, self.project),
+            headers=headers,
             timeout=self.timeout,
             session=session,
             allow_insecure_http=allow_insecure_http,
+            query=query,
+            auth=auth,
         )
         self._api = API(self._transport, self.retry_policy, emitter(on_event))
         self.base_url = self._transport.base_url
@@ -216,6 +329,8 @@ class Client:
 
     def __repr__(self) -> str:
         # Never the key.
+        if self.api_version is not None:
+            return f"Client(base_url={self.base_url!r}, api_version={self.api_version!r})"
         return (
             f"Client(base_url={self.base_url!r}, organization={self.organization!r}, "
             f"project={self.project!r})"

@@ -59,10 +59,14 @@ from ._urls import encode_path
 
 if TYPE_CHECKING:
     from ._transport import Stream
+    from ._wait import Polling
 
 __all__ = ["DownloadSizeError", "Files"]
 
 log = logging.getLogger(__name__)
+
+# A file in any other status (Azure OpenAI's pending, running, ...) is still being processed.
+_FINAL_FILE_STATUSES = frozenset({"processed", "error", "deleted"})
 
 T = TypeVar("T")
 
@@ -269,6 +273,37 @@ class Files:
         """
         path = _file_path("files/{}", file_id)
         return await self._api.request("GET", path, decoder(FileObject), timeout=timeout)
+
+    async def wait_for_processing(
+        self, file_id: str, *, polling: Polling | None = None
+    ) -> FileObject:
+        """Poll a file until its ``status`` is final: ``processed``, ``error`` or ``deleted``.
+
+        Azure OpenAI reports a new batch file as ``pending`` (or ``running``) for a while
+        and refuses a batch on it until it is ``processed``; OpenAI's files are final at
+        once, or carry no status, which also ends the wait. A file that failed processing
+        is returned as it is (``status`` ``error``, ``status_details`` saying why). Bound
+        the wait with ``asyncio.timeout()``.
+
+        Args:
+            file_id: The file's id.
+            polling: The first interval, its growth and the sleep (a :class:`Polling`);
+                its ``max_errors`` and ``clock`` are not used here.
+
+        Raises:
+            ValueError: ``file_id`` is empty or ``None``.
+            NotFoundError: There is no such file.
+        """
+        from ._wait import Polling
+
+        polling = polling or Polling()
+        interval = polling.interval
+        while True:
+            file = await self.retrieve(file_id)
+            if file.status is None or file.status.value in _FINAL_FILE_STATUSES:
+                return file
+            await polling.sleep(interval)
+            interval = min(interval * polling.backoff, polling.max_interval)
 
     async def delete(
         self, file_id: str, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT

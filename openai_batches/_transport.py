@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from typing import Any
 
@@ -51,7 +51,7 @@ def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
 
 
 #: Headers whose values are secret: never left in an exception chained to ours.
-_SECRET_HEADERS = frozenset({"authorization"})
+_SECRET_HEADERS = frozenset({"authorization", "api-key"})
 _REDACTED = "<redacted>"
 
 
@@ -290,6 +290,10 @@ class Transport:
         timeout: The client's timeout, used when a call gives none.
         session: An aiohttp session to borrow instead of creating one.
         allow_insecure_http: Accept a plain ``http://`` base URL to another machine.
+        query: Query parameters sent with every request (Azure's ``api-version``); a
+            call's own parameters of the same name win.
+        auth: Called before every attempt for headers that change over time (a fresh
+            Entra ID token); they are added to ``headers``.
     """
 
     def __init__(
@@ -300,9 +304,13 @@ class Transport:
         timeout: Timeout,
         session: aiohttp.ClientSession | None = None,
         allow_insecure_http: bool = False,
+        query: Mapping[str, str] | None = None,
+        auth: Callable[[], Awaitable[Mapping[str, str]]] | None = None,
     ) -> None:
         self.base_url = normalize_base_url(base_url, allow_insecure_http=allow_insecure_http)
         self._headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **headers}
+        self._query = dict(query or {})
+        self._auth = auth
         self.timeout = timeout
         self._timeout = _client_timeout(timeout)
         self._session = session
@@ -323,6 +331,16 @@ class Transport:
     def url(self, path: str) -> URL:
         """The URL of a path relative to the base URL (ids already encoded)."""
         return URL(f"{self.base_url}/{path}", encoded=True)
+
+    def _params(self, params: Mapping[str, str | int] | None) -> Mapping[str, str | int] | None:
+        if not self._query:
+            return params
+        return {**self._query, **(params or {})}
+
+    async def _attempt_headers(self) -> Mapping[str, str]:
+        if self._auth is None:
+            return self._headers
+        return {**self._headers, **await self._auth()}
 
     def abortable(self) -> AbstractContextManager[None]:
         """Wrap an await that closing the client must interrupt.
@@ -397,7 +415,8 @@ class Transport:
         session = self._get_session()
         client_timeout = self._timeout if timeout is None else _client_timeout(timeout)
         with self.abortable(), ExitStack() as stack:
-            kwargs: dict[str, Any] = {"params": params, "json": json}
+            headers = await self._attempt_headers()
+            kwargs: dict[str, Any] = {"params": self._params(params), "json": json}
             if form is not None:
                 kwargs["data"] = _form(form, stack)
             try:
@@ -406,7 +425,7 @@ class Transport:
                 response = await session.request(
                     method,
                     url,
-                    headers=self._headers,
+                    headers=headers,
                     timeout=client_timeout,
                     allow_redirects=False,  # see RedirectError
                     **kwargs,
@@ -456,13 +475,15 @@ class Transport:
         timeout = aiohttp.ClientTimeout(
             total=None, connect=self.timeout.connect, sock_read=read_timeout
         )
+        with self.abortable():
+            headers = await self._attempt_headers()
         try:
             with self.abortable():
                 response = await session.request(
                     method,
                     url,
-                    params=params,
-                    headers=self._headers,
+                    params=self._params(params),
+                    headers=headers,
                     timeout=timeout,
                     allow_redirects=False,  # see RedirectError
                 )

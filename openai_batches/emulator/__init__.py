@@ -27,6 +27,10 @@ With ``webhook_url=`` (and ``webhook_secret=``), a batch that reaches a final st
 announced by a signed ``batch.completed``, ``batch.failed``, ``batch.expired`` or
 ``batch.cancelled`` event, as OpenAI's webhooks do; ``await emu.deliver_webhooks()`` sends
 what is due at once, for tests on a `ManualClock`.
+
+With ``azure=True`` it answers as Azure OpenAI does (paths under ``/openai``, the
+``api-version`` query parameter, the ``api-key`` header or an Entra ID bearer token), for
+clients made by ``Client.azure``.
 """
 
 from ._app import RecordedRequest
@@ -36,11 +40,12 @@ from ._errors import ApiError
 from ._faults import FaultKind, FaultRule, Faults
 from ._lifecycle import Timing
 from ._responses import SUPPORTED_ENDPOINTS, count_tokens
-from ._runner import DEFAULT_API_KEY, Emulator
+from ._runner import AZURE_API_VERSION, DEFAULT_API_KEY, Emulator
 from ._store import Store
 from ._webhooks import WebhookDelivery
 
 __all__ = [
+    "AZURE_API_VERSION",
     "DEFAULT_API_KEY",
     "SUPPORTED_ENDPOINTS",
     "ApiError",

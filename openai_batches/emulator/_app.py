@@ -1,4 +1,5 @@
-"""The aiohttp application: routes of the Batches, Files and Uploads API under ``/v1``.
+"""The aiohttp application: routes of the Batches, Files and Uploads API under ``/v1``
+(under ``/openai`` and ``/openai/v1`` in Azure mode).
 
 Middlewares, outermost first:
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
@@ -69,6 +71,8 @@ class EmulatorState:
     api_keys: Collection[str] | None = None
     requests: list[RecordedRequest] = attrs.Factory(list)
     latency: float = 0.0
+    azure: bool = False
+    azure_ad_tokens: Collection[str] | None = None
 
 
 STATE = web.AppKey("state", EmulatorState)
@@ -176,13 +180,59 @@ def _check_auth(request: web.Request, api_keys: Collection[str] | None) -> None:
         )
 
 
+# Azure OpenAI's answers where it differs from OpenAI's.
+_AZURE_DENIED = (
+    "Access denied due to invalid subscription key or wrong API endpoint. Make sure to "
+    "provide a valid key for an active subscription and use a correct regional API endpoint "
+    "for your resource."
+)
+# Azure OpenAI keeps a file 14 to 30 days when asked to expire it.
+AZURE_MIN_EXPIRES_AFTER = 14 * 86400
+AZURE_MAX_EXPIRES_AFTER = 30 * 86400
+_AZURE_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}(-preview)?")
+
+
+def _check_azure(request: web.Request, state: EmulatorState) -> None:
+    """Check the api-version and the credential as Azure OpenAI does.
+
+    Paths under ``/openai/v1/`` need no api-version; the others need a dated one. The
+    credential is an ``api-key`` header or an Entra ID bearer token.
+    """
+    if not request.path.startswith("/openai/v1/"):
+        version = request.query.get("api-version")
+        if not version:
+            raise ApiError(
+                400,
+                "The api-version query parameter (?api-version=) is required for all requests.",
+                code="MissingApiVersionParameter",
+            )
+        if not _AZURE_VERSION.fullmatch(version):
+            raise ApiError(404, "Resource not found", code="404")
+    key = request.headers.get("api-key")
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    if key:
+        accepted = state.api_keys is None or key in state.api_keys
+    elif scheme.lower() == "bearer" and token:
+        accepted = state.azure_ad_tokens is None or token in state.azure_ad_tokens
+    else:
+        accepted = False
+    if not accepted:
+        raise ApiError(401, _AZURE_DENIED, code="401")
+
+
 @web.middleware
 async def _api(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = request.app[STATE]
     try:
         if request.match_info.http_exception is not None:
+            if state.azure:
+                raise ApiError(404, "Resource not found", code="404")
             raise ApiError(404, f"Invalid URL ({request.method} {request.path})")
-        _check_auth(request, state.api_keys)
+        if state.azure:
+            _check_azure(request, state)
+        else:
+            _check_auth(request, state.api_keys)
         state.store.advance()
         return await handler(request)
     except ApiError as error:
@@ -351,11 +401,21 @@ async def create_file(request: web.Request) -> web.StreamResponse:
                 },
                 "expires_after",
             )
+            if request.app[STATE].azure and not (
+                AZURE_MIN_EXPIRES_AFTER <= (expires_after or 0) <= AZURE_MAX_EXPIRES_AFTER
+            ):
+                raise ApiError.invalid(
+                    "expires_after.seconds",
+                    "Invalid value for 'expires_after.seconds': it must be between "
+                    f"{AZURE_MIN_EXPIRES_AFTER} and {AZURE_MAX_EXPIRES_AFTER} (14 to 30 days).",
+                )
     except BaseException:
         if writer is not None:
             writer.abort()
         raise
-    record = store.add_file(filename, purpose, writer.close(), expires_after=expires_after)
+    record = store.add_file(
+        filename, purpose, writer.close(), expires_after=expires_after, uploaded=True
+    )
     return json_response(record.to_json())
 
 
@@ -457,6 +517,14 @@ def make_app(state: EmulatorState) -> web.Application:
     """Return the emulator application serving *state*."""
     app = web.Application(middlewares=[_record, _inject_faults, _api], client_max_size=64 * 1024**2)
     app[STATE] = state
-    app.add_routes(routes)
+    if state.azure:
+        # Azure serves the same API under /openai (with api-version) and /openai/v1.
+        for route in routes:
+            assert isinstance(route, web.RouteDef)
+            tail = route.path.removeprefix("/v1")
+            for prefix in ("/openai", "/openai/v1"):
+                app.router.add_route(route.method, prefix + tail, route.handler)
+    else:
+        app.add_routes(routes)
     app.on_response_prepare.append(_add_request_id)
     return app

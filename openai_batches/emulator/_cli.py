@@ -44,6 +44,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--storage-dir", default=None, help="keep file contents in this directory")
     parser.add_argument(
+        "--azure",
+        action="store_true",
+        help="answer as Azure OpenAI: paths under /openai, the api-version query parameter, "
+        "the api-key header or a bearer token",
+    )
+    parser.add_argument(
         "--api-key",
         dest="api_keys",
         action="append",
@@ -101,6 +107,7 @@ def _emulator(args: argparse.Namespace) -> Emulator:
         webhook_secret=args.webhook_secret or os.environ.get("OPENAI_WEBHOOK_SECRET") or None,
         latency=args.latency_ms / 1000,
         enqueued_token_limit=args.enqueued_token_limit,
+        azure=args.azure,
     )
 
 
@@ -112,7 +119,14 @@ async def _serve(args: argparse.Namespace) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
     async with emulator:
-        print(f"OpenAI batch API emulator serving at {emulator.url}", flush=True)
+        if emulator.azure:
+            print(
+                f"Azure OpenAI batch API emulator serving at {emulator.url} "
+                f"(AZURE_OPENAI_ENDPOINT={emulator.azure_endpoint})",
+                flush=True,
+            )
+        else:
+            print(f"OpenAI batch API emulator serving at {emulator.url}", flush=True)
         if emulator.webhook_url is not None:
             print(
                 f"sending batch webhooks to {emulator.webhook_url}, signed with "

@@ -30,10 +30,16 @@ from ._webhooks import DEFAULT_RETRY_DELAYS, WebhookDelivery, WebhookSender, new
 if TYPE_CHECKING:
     from openai_batches import Client
 
-__all__ = ["DEFAULT_API_KEY", "Emulator"]
+__all__ = ["AZURE_API_VERSION", "DEFAULT_API_KEY", "Emulator"]
 
 #: The key `Emulator.api_key` returns when no keys are configured (any key is accepted then).
 DEFAULT_API_KEY = "sk-emulator"
+
+#: Emulated seconds an uploaded file stays ``pending`` in Azure mode.
+AZURE_FILE_PROCESSING = 5.0
+
+#: The api-version `Emulator.client` sends in Azure mode (any dated version is accepted).
+AZURE_API_VERSION = "2024-10-21"
 
 
 class Emulator:
@@ -58,6 +64,13 @@ class Emulator:
         webhook_retry_delays: Real seconds to wait before each retry of a failed delivery.
         enqueued_token_limit: The enqueued-token limit per model (None: no limit); a
             batch over it fails at validation with ``token_limit_exceeded``.
+        azure: Answer as Azure OpenAI does: the API under ``/openai`` (which requires a
+            dated ``api-version`` query parameter) and ``/openai/v1`` (which does not),
+            an ``api-key`` header (one of *api_keys*) or an Entra ID bearer token (one of
+            *azure_ad_tokens*), and Azure's error bodies for a wrong credential, path or
+            version; uploaded files are ``pending`` for `AZURE_FILE_PROCESSING` emulated
+            seconds, and a batch on a pending file is refused.
+        azure_ad_tokens: Accepted bearer tokens in Azure mode; None accepts any.
     """
 
     def __init__(
@@ -76,6 +89,8 @@ class Emulator:
         webhook_secret: str | None = None,
         webhook_retry_delays: Iterable[float] = DEFAULT_RETRY_DELAYS,
         enqueued_token_limit: int | None = None,
+        azure: bool = False,
+        azure_ad_tokens: Iterable[str] | None = None,
     ) -> None:
         self.api_keys = None if api_keys is None else frozenset(api_keys)
         if self.api_keys is not None and not self.api_keys:
@@ -89,8 +104,16 @@ class Emulator:
             self.timing,
             seed,
             enqueued_token_limit=enqueued_token_limit,
+            file_processing=AZURE_FILE_PROCESSING if azure else 0.0,
         )
-        self._state = EmulatorState(self.store, self.faults, self.api_keys)
+        self.azure = azure
+        self._state = EmulatorState(
+            self.store,
+            self.faults,
+            self.api_keys,
+            azure=azure,
+            azure_ad_tokens=None if azure_ad_tokens is None else frozenset(azure_ad_tokens),
+        )
         self.latency = latency
         self._webhooks = WebhookSender(
             self.store,
@@ -154,12 +177,18 @@ class Emulator:
         await self._webhooks.flush()
 
     @property
-    def url(self) -> str:
-        """The API base URL, ``http://HOST:PORT/v1``."""
+    def azure_endpoint(self) -> str:
+        """The Azure resource endpoint, ``http://HOST:PORT`` (for ``Client.azure``)."""
         if self._runner is None:
             raise RuntimeError("the emulator is not running")
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/v1"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The API base URL: ``http://HOST:PORT/v1``, or ``http://HOST:PORT/openai`` in
+        Azure mode."""
+        return self.azure_endpoint + ("/openai" if self.azure else "/v1")
 
     def app(self) -> web.Application:
         """Return a new aiohttp application serving this emulator's state."""
@@ -206,12 +235,20 @@ class Emulator:
 
         Its ``webhook_secret`` is this emulator's, unless given. Plain http is accepted even
         when the emulator listens on another interface: it is a test server, and its keys
-        are not secrets.
+        are not secrets. In Azure mode it is made by ``Client.azure`` with
+        `AZURE_API_VERSION` and this emulator's key, unless other ``Client.azure``
+        arguments say otherwise.
         """
         from openai_batches import Client
 
         kwargs.setdefault("webhook_secret", self.webhook_secret)
         kwargs.setdefault("allow_insecure_http", True)
+        if self.azure:
+            kwargs.setdefault("azure_endpoint", self.azure_endpoint)
+            kwargs.setdefault("api_version", AZURE_API_VERSION)
+            if "azure_ad_token" not in kwargs and "azure_ad_token_provider" not in kwargs:
+                kwargs.setdefault("api_key", self.api_key)
+            return Client.azure(**kwargs)
         return Client(api_key=self.api_key, base_url=self.url, **kwargs)
 
     def __repr__(self) -> str:

@@ -53,7 +53,13 @@ class FileRecord:
     created_at: int
     expires_at: int | None
     key: Key
+    status: str = "processed"
     _encoded: bytes | None = attrs.field(default=None, init=False, repr=False)
+
+    def processed(self) -> None:
+        """Mark the file processed (Azure OpenAI's files are ``pending`` at first)."""
+        self.status = "processed"
+        self._encoded = None
 
     def encoded(self) -> bytes:
         """Return the File object as JSON, encoded once: listings of 10,000 files join these."""
@@ -71,7 +77,7 @@ class FileRecord:
             "expires_at": self.expires_at,
             "filename": self.filename,
             "purpose": self.purpose,
-            "status": "processed",
+            "status": self.status,
             "status_details": None,
         }
 
@@ -181,10 +187,14 @@ class Store:
         seed: int | None = None,
         *,
         enqueued_token_limit: int | None = None,
+        file_processing: float = 0.0,
     ) -> None:
         if enqueued_token_limit is not None and enqueued_token_limit < 1:
             raise ValueError("enqueued_token_limit must be a positive number of tokens")
         self.clock = clock
+        # Seconds an uploaded file stays "pending", and the files waiting, by due time.
+        self.file_processing = file_processing
+        self._file_processing: list[tuple[float, str]] = []
         self.storage = storage
         self.timing = timing
         self.enqueued_token_limit = enqueued_token_limit
@@ -236,6 +246,11 @@ class Store:
             # In the order they finished, however long since the last advance.
             for batch in sorted(finished, key=lambda b: b.times[f"{b.status}_at"]):
                 self.on_batch_final(batch)
+        while self._file_processing and self._file_processing[0][0] <= now:
+            _, file_id = heapq.heappop(self._file_processing)
+            record = self._files.get(file_id)
+            if record is not None:
+                record.processed()
         while self._file_expiry and self._file_expiry[0][0] <= now:
             _, file_id = heapq.heappop(self._file_expiry)
             record = self._files.get(file_id)
@@ -253,8 +268,12 @@ class Store:
         created_at: float | None = None,
         expires_after: int | None = None,
         file_id: str | None = None,
+        uploaded: bool = False,
     ) -> FileRecord:
-        """Register *blob* as a new file and return its record."""
+        """Register *blob* as a new file and return its record.
+
+        An *uploaded* file stays ``pending`` for `file_processing` seconds, if any.
+        """
         if file_id is not None:
             self._check_new_id(file_id, self._files, "file")
         created = int(self.clock.now() if created_at is None else created_at)
@@ -265,6 +284,9 @@ class Store:
         record = FileRecord(
             file_id or self._file_id(), filename, purpose, blob, created, expires_at, key
         )
+        if uploaded and self.file_processing > 0:
+            record.status = "pending"
+            heapq.heappush(self._file_processing, (created + self.file_processing, record.id))
         self._files[record.id] = record
         self._file_keys[record.id] = key
         self._file_index.add(key, record.id)
@@ -452,6 +474,12 @@ class Store:
                 "input_file_id",
                 f"Invalid 'input_file_id': file '{input_file_id}' has purpose "
                 f"'{source.purpose}'; batches need purpose 'batch'.",
+            )
+        if source.status != "processed":
+            raise ApiError.invalid(
+                "input_file_id",
+                f"Invalid 'input_file_id': file '{input_file_id}' is {source.status}; a "
+                "batch needs a processed file.",
             )
         created = self.clock.now() if created_at is None else created_at
         parsed = parse_input(source.blob.iter_lines(), endpoint)
@@ -673,7 +701,11 @@ class Store:
                 "md5", "The md5 checksum of the uploaded bytes does not match the 'md5' provided."
             )
         upload.file = self.add_file(
-            upload.filename, upload.purpose, blob, expires_after=upload.file_expires_after
+            upload.filename,
+            upload.purpose,
+            blob,
+            expires_after=upload.file_expires_after,
+            uploaded=True,
         )
         upload.status = "completed"
         self._drop_parts(upload)
