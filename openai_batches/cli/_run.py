@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -167,7 +168,7 @@ def _print_report(report: JobReport, out: Output) -> None:
                 "state": report.state,
                 "input": report.input,
                 "endpoint": report.endpoint,
-                "model": report.model,
+                "models": list(report.models),
                 "requests": report.requests,
                 "succeeded": report.succeeded,
                 "failed": report.failed,
@@ -176,6 +177,7 @@ def _print_report(report: JobReport, out: Output) -> None:
                 "shards": dict(report.shards),
                 "batches": dict(report.batches),
                 "tokens_enqueued": report.tokens_enqueued,
+                "tokens_by_model": dict(report.tokens_by_model),
                 "token_counter": report.token_counter,
             }
         )
@@ -187,16 +189,28 @@ def _print_report(report: JobReport, out: Output) -> None:
             ("state", report.state),
             ("input", report.input),
             ("endpoint", report.endpoint),
-            ("model", report.model or "-"),
+            ("models", ", ".join(model or "(none)" for model in report.models) or "-"),
             ("requests", str(report.requests)),
             ("succeeded", str(report.succeeded)),
             ("failed", str(report.failed)),
             ("pending", str(report.pending)),
             ("shards", shards or "-"),
             ("batches in flight", batches or "-"),
-            ("tokens enqueued", f"{report.tokens_enqueued:,} ({report.token_counter})"),
+            (
+                "tokens enqueued",
+                f"{_tokens(report.tokens_by_model, report.tokens_enqueued)} "
+                f"({report.token_counter})",
+            ),
         ]
     )
+
+
+def _tokens(by_model: Mapping[str, int], total: int) -> str:
+    """``1,200`` for one model; ``1,200 (gpt-4o 1,000, gpt-4o-mini 200)`` for several."""
+    if len(by_model) < 2:
+        return f"{total:,}"
+    each = ", ".join(f"{model or '(none)'} {tokens:,}" for model, tokens in by_model.items())
+    return f"{total:,} ({each})"
 
 
 def _duration(seconds: float) -> str:
@@ -229,6 +243,7 @@ class _ProgressPrinter:
                     "pending": progress.pending,
                     "batches": dict(progress.batches),
                     "tokens_enqueued": progress.tokens_enqueued,
+                    "tokens_by_model": dict(progress.tokens_by_model),
                     "elapsed": round(progress.elapsed, 3),
                     "remaining": None if progress.remaining is None else round(progress.remaining),
                     "shard": progress.shard,
@@ -254,7 +269,7 @@ class _ProgressPrinter:
             f"{progress.event}{about}: {done}/{progress.requests} done "
             f"({progress.succeeded} succeeded, {progress.failed} failed, "
             f"{progress.pending} pending); batches: {in_flight}; "
-            f"{progress.tokens_enqueued:,} tokens enqueued; "
+            f"{_tokens(progress.tokens_by_model, progress.tokens_enqueued)} tokens enqueued; "
             f"{_duration(progress.elapsed)} elapsed{left}",
             file=self.stream,
             flush=True,
