@@ -198,19 +198,18 @@ def _print_report(report: JobReport, out: Output) -> None:
             ("batches in flight", batches or "-"),
             (
                 "tokens enqueued",
-                f"{_tokens(report.tokens_by_model, report.tokens_enqueued)} "
-                f"({report.token_counter})",
+                f"{report.tokens_enqueued:,} ({report.token_counter})"
+                + (f": {each}" if (each := _each(report.tokens_by_model)) else ""),
             ),
         ]
     )
 
 
-def _tokens(by_model: Mapping[str, int], total: int) -> str:
-    """``1,200`` for one model; ``1,200 (gpt-4o 1,000, gpt-4o-mini 200)`` for several."""
+def _each(by_model: Mapping[str, int]) -> str:
+    """``gpt-4o 1,000, gpt-4o-mini 200``; empty for one model (the total says it all)."""
     if len(by_model) < 2:
-        return f"{total:,}"
-    each = ", ".join(f"{model or '(none)'} {tokens:,}" for model, tokens in by_model.items())
-    return f"{total:,} ({each})"
+        return ""
+    return ", ".join(f"{model or '(none)'} {tokens:,}" for model, tokens in by_model.items())
 
 
 def _duration(seconds: float) -> str:
@@ -265,11 +264,12 @@ class _ProgressPrinter:
         in_flight = ", ".join(f"{n} {status}" for status, n in sorted(batches.items())) or "none"
         left = "" if progress.remaining is None else f", ~{_duration(progress.remaining)} left"
         about = f" (shard {progress.shard})" if progress.shard is not None else ""
+        each = f" ({each})" if (each := _each(progress.tokens_by_model)) else ""
         print(
             f"{progress.event}{about}: {done}/{progress.requests} done "
             f"({progress.succeeded} succeeded, {progress.failed} failed, "
             f"{progress.pending} pending); batches: {in_flight}; "
-            f"{_tokens(progress.tokens_by_model, progress.tokens_enqueued)} tokens enqueued; "
+            f"{progress.tokens_enqueued:,} tokens enqueued{each}; "
             f"{_duration(progress.elapsed)} elapsed{left}",
             file=self.stream,
             flush=True,
