@@ -441,84 +441,84 @@ async def models_of(client: Client, batch: Batch) -> set[str]:
         return {json.loads(raw)["body"]["model"] async for raw in lines}
 
 
-async def test_a_job_of_two_models_keeps_each_under_the_limit(
-    emu: Emulator, client: Client, tmp_path: Path
-) -> None:
-    # 50 requests of each model, interleaved in the input; 25 to a shard (200 estimated
-    # tokens). The limit of 280 counts per model: one shard of each model in flight at
-    # once, the other shard of a model waiting while its first runs.
-    models = ("gpt-4o", MODEL)
-    requests = [line(f"q{n}", five_words(n), models[n % 2]) for n in range(100)]
-    source = write_input(tmp_path / "in.jsonl", requests)
-    out = tmp_path / "out.jsonl"
-    events: list[JobProgress] = []
-    report = await client.jobs.run(
-        source,
-        out,
-        limits=JobLimits(max_enqueued_tokens=280, shard_requests=25, max_batches=4),
-        polling=polling(emu),
-        on_progress=events.append,
-    )
-    assert (report.succeeded, report.failed) == (100, 0)
-    assert report.models == models
-    assert report.tokens_by_model == {"gpt-4o": 0, MODEL: 0}
-    results = read_results(out)
-    assert [item["custom_id"] for item in results] == [f"q{n}" for n in range(100)]
-    assert [item["response"]["body"]["model"] for item in results] == [
-        models[n % 2] for n in range(100)
-    ]
-    for model in models:
-        assert max(event.tokens_by_model[model] for event in events) == 200
-    assert max(event.tokens_enqueued for event in events) == 400  # both models at once
-    batches = sorted([b async for b in client.batches.list()], key=lambda b: b.created_at)
-    assert [b.status for b in batches] == ["completed"] * 4
-    each = [await models_of(client, b) for b in batches]
-    assert sorted(each, key=sorted) == [{m} for m in models for _ in range(2)]  # one each
-    # A model's second shard was created once its first had ended, not before.
-    for model in models:
-        first, second = [b for b in batches if await models_of(client, b) == {model}]
-        assert first.completed_at is not None
-        assert second.created_at >= first.completed_at
+async def test_a_job_of_two_models_keeps_each_under_the_limit(tmp_path: Path) -> None:
+    # 48 requests of each model, interleaved in the input; 12 to a shard (96 estimated
+    # tokens). The limit of 200 counts per model: two shards of each model in flight at
+    # once (four batches, the most allowed), the other shards of a model waiting. A
+    # request takes 20 emulated seconds, so a batch lasts many polls.
+    timing = Timing(requests_per_second=0.05)
+    async with (
+        Emulator(clock=ManualClock(), timing=timing, seed=5, enqueued_token_limit=400) as emu,
+        emu.client(retry_policy=RetryPolicy(initial_delay=0, max_delay=0)) as client,
+    ):
+        models = ("gpt-4o", MODEL)
+        requests = [line(f"q{n}", five_words(n), models[n % 2]) for n in range(96)]
+        source = write_input(tmp_path / "in.jsonl", requests)
+        out = tmp_path / "out.jsonl"
+        events: list[JobProgress] = []
+        report = await client.jobs.run(
+            source,
+            out,
+            limits=JobLimits(max_enqueued_tokens=200, shard_requests=12, max_batches=4),
+            polling=polling(emu),
+            on_progress=events.append,
+        )
+        assert (report.succeeded, report.failed) == (96, 0)
+        assert report.models == models
+        assert report.tokens_by_model == {"gpt-4o": 0, MODEL: 0}
+        results = read_results(out)
+        assert [item["custom_id"] for item in results] == [f"q{n}" for n in range(96)]
+        assert [item["response"]["body"]["model"] for item in results] == [
+            models[n % 2] for n in range(96)
+        ]
+        for model in models:
+            assert max(event.tokens_by_model[model] for event in events) <= 2 * 96
+        # Two shards of each model at once: the limit held each model, not their sum.
+        assert max(event.tokens_enqueued for event in events) == 4 * 96
+        batches = [b async for b in client.batches.list()]
+        assert [b.status for b in batches] == ["completed"] * 8
+        each = [await models_of(client, b) for b in batches]
+        assert sorted(each, key=sorted) == [{m} for m in models for _ in range(4)]  # one each
 
 
 async def test_one_models_refused_shard_waits_while_the_others_run(
     emu: Emulator, client: Client, tmp_path: Path
 ) -> None:
-    # Another batch holds 320 of the 400 tokens the emulator lets wait for gpt-4o-mini,
-    # for 160 emulated seconds: the job's shard of that model (100 tokens) is refused until
-    # it ends, while the shards of gpt-4o (20 seconds each), whose queue is empty, run.
-    other = emu.store.put_batch([line(f"other{n}", "w w") for n in range(160)])
-    requests = [line(f"a{n}", five_words(n)) for n in range(20)]
-    requests += [line(f"b{n}", five_words(n), "gpt-4o") for n in range(40)]
+    # Another batch holds 320 of the 400 tokens the emulator lets wait for gpt-4o, for
+    # 160 emulated seconds: the job's shard of that model (100 tokens) is refused until it
+    # ends (trying again after 50 s, then 100 s, ...), while the three shards of
+    # gpt-4o-mini, whose queue is empty, run.
+    other = emu.store.put_batch([line(f"other{n}", "w w", "gpt-4o") for n in range(160)])
+    requests = [line(f"a{n}", five_words(n), "gpt-4o") for n in range(20)]
+    requests += [line(f"b{n}", five_words(n)) for n in range(60)]
     source = write_input(tmp_path / "in.jsonl", requests)
     out = tmp_path / "out.jsonl"
     events: list[JobProgress] = []
     report = await client.jobs.run(
         source,
         out,
-        limits=JobLimits(shard_requests=20, max_batches=4),
+        limits=JobLimits(shard_requests=20, max_batches=2),
         polling=polling(emu),
         on_progress=events.append,
-        limit_backoff=2.0,
+        limit_backoff=50.0,
     )
-    assert (report.succeeded, report.failed) == (60, 0)
+    assert (report.succeeded, report.failed) == (80, 0)
     assert [item["custom_id"] for item in read_results(out)] == [r["custom_id"] for r in requests]
     batches = [b async for b in client.batches.list() if b.id != other["id"]]
     refused = [b for b in batches if b.status == "failed"]
     assert refused
     assert all(b.errors and b.errors.data[0].code == "token_limit_exceeded" for b in refused)
-    assert [await models_of(client, b) for b in refused] == [{MODEL}] * len(refused)
+    assert [await models_of(client, b) for b in refused] == [{"gpt-4o"}] * len(refused)
     ran = {b.id: await models_of(client, b) for b in batches if b.status == "completed"}
-    [mini] = [b for b in batches if ran.get(b.id) == {MODEL}]
-    others = [b for b in batches if ran.get(b.id) == {"gpt-4o"}]
-    assert len(others) == 2
+    [waited] = [b for b in batches if ran.get(b.id) == {"gpt-4o"}]
+    others = [b for b in batches if ran.get(b.id) == {MODEL}]
+    assert len(others) == 3
     ended = (await client.batches.retrieve(other["id"])).completed_at
     assert ended is not None
-    assert mini.created_at >= ended  # it waited for the other batch of its model
-    assert all(b.completed_at is not None and b.completed_at < ended for b in others)
+    assert waited.created_at >= ended  # it waited for the other batch of its model
     limited = [event for event in events if event.event == "limited"]
     assert limited
-    assert all(event.tokens_by_model[MODEL] == 0 for event in limited)  # the refusal gave back
+    assert all(event.tokens_by_model["gpt-4o"] == 0 for event in limited)  # given back
 
 
 async def test_tokens_are_counted_with_each_models_counter(
@@ -564,3 +564,35 @@ async def test_a_state_file_of_an_older_schema_is_refused(
         await client.jobs.run(source, tmp_path / "out.jsonl", state=state, polling=polling(emu))
     assert state.read_bytes() == before
     assert emu.requests == []
+
+
+def test_a_model_whose_shard_waits_for_room_does_not_hold_up_the_others(tmp_path: Path) -> None:
+    # The coordinator plans the next shard of a model none of whose shards waits for
+    # room; one waiting at its model's token limit leaves the other models' turn.
+    from openai_batches._jobs import _Runner
+    from openai_batches._jobstore import RequestState, Store
+
+    runner = _Runner(
+        None,  # type: ignore[arg-type]  # planning needs no client
+        Store(tmp_path / "state"),
+        "in.jsonl",
+        "out.jsonl",
+        JobLimits(max_batches=3),
+        "24h",
+        None,
+        Polling(),
+        60.0,
+    )
+    waiting = {**dict.fromkeys(RequestState, 0), RequestState.NEW: 5}
+    runner.by_model = {"gpt-4o": dict(waiting), MODEL: dict(waiting)}
+    assert runner._next_model() == "gpt-4o"
+    assert runner._ready()
+    runner.queued["gpt-4o"] = 1  # a shard of gpt-4o waits for room
+    assert runner._next_model() == MODEL
+    assert runner._ready()
+    runner.queued[MODEL] = 1
+    assert runner._next_model() is None
+    assert not runner._ready()  # until one of them goes
+    runner.capacity.batches = 3
+    runner.queued["gpt-4o"] = 0
+    assert not runner._ready()  # no slot free
