@@ -326,7 +326,7 @@ class Store:
 
     def _counts(self) -> dict[str, dict[RequestState, int]]:
         counts: dict[str, dict[RequestState, int]] = {}
-        sql = "SELECT model, state, count(*) FROM requests GROUP BY model, state"
+        sql = "SELECT model, state, count(*) FROM requests GROUP BY model, state ORDER BY model"
         for model, state, count in self.db.execute(sql):
             counts.setdefault(model, dict.fromkeys(RequestState, 0))[RequestState(state)] = count
         return counts

@@ -61,14 +61,15 @@ def register(commands: Subparsers) -> None:
         "--max-enqueued-tokens",
         type=positive_int,
         metavar="N",
-        help="the most estimated input tokens in unfinished batches (default: no limit)",
+        help="the most estimated input tokens of one model in unfinished batches "
+        "(default: no limit)",
     )
     parser.add_argument(
         "--max-batches",
         type=positive_int,
         default=10,
         metavar="K",
-        help="the most batches in flight (default %(default)s)",
+        help="the most batches in flight, of all models (default %(default)s)",
     )
     parser.add_argument(
         "--max-attempts",
