@@ -5,13 +5,12 @@ models, and returns when every request has its final result, written in input or
 one file. In between it cuts the requests into shards of one model each (a batch takes
 one), uploads each and creates its batch (duplicate-safe), keeps the estimated tokens
 enqueued per model (the API's limit is per model) and the batches in flight under the
-limits, puts a shard refused for the enqueued-token
-limit back in line, collects requests that failed for a reason worth retrying into new
-shards, and records everything in a state file (`_jobstore`), written before each step
-that has an effect on the API. Running it again on the same state resumes where it
-stopped: an upload or a create whose outcome was not recorded is looked up (the file by
-its name, unique to the job and shard; the batch by its idempotency key) before it is
-sent again.
+limits, puts a shard refused for the enqueued-token limit back in line, collects
+requests that failed for a reason worth retrying into new shards, and records everything
+in a state file (`_jobstore`), written before each step that has an effect on the API.
+Running it again on the same state resumes where it stopped: an upload or a create whose
+outcome was not recorded is looked up (the file by its name, unique to the job and shard;
+the batch by its idempotency key) before it is sent again.
 
 Concurrency: one coordinator plans shards when a slot is free (for a model none of whose
 shards waits for room), and one task per shard drives it (upload, create, wait, harvest),
