@@ -64,8 +64,8 @@ T = TypeVar("T")
 SCHEMA_VERSION = 2
 
 _SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE requests (
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS requests (
     idx INTEGER PRIMARY KEY,
     custom_id TEXT NOT NULL UNIQUE,
     offset INTEGER NOT NULL,
@@ -77,8 +77,8 @@ CREATE TABLE requests (
     state INTEGER NOT NULL DEFAULT 0,
     result BLOB
 );
-CREATE INDEX requests_by_model ON requests (model, state, idx);
-CREATE TABLE shards (
+CREATE INDEX IF NOT EXISTS requests_by_model ON requests (model, state, idx);
+CREATE TABLE IF NOT EXISTS shards (
     id INTEGER PRIMARY KEY,
     step TEXT NOT NULL,
     requests INTEGER NOT NULL,
@@ -235,7 +235,7 @@ class Store:
             db.execute("PRAGMA page_size=16384")
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
-            if not tables:  # created whole or not at all; opening to read changes nothing
+            if not tables:  # created whole or not at all; an existing file is not written
                 db.executescript(f"BEGIN; {_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
         except BaseException:
             db.close()
