@@ -51,7 +51,8 @@ class BatchInputSummary:
         requests: How many requests (non-blank lines) it has.
         bytes: Its size.
         url: The requests' url: the ``endpoint`` of the batch to create.
-        model: The requests' ``body["model"]``, or ``None`` if they name none.
+        model: The requests' ``body["model"]``, or ``None`` if they name none (when
+            several models were allowed, the first request's).
     """
 
     requests: int
@@ -68,14 +69,16 @@ async def check_batch_input(
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     max_problems: int = 100,
     unique_ids: bool = True,
+    one_model: bool = True,
 ) -> BatchInputSummary:
     """Check that the file at ``path`` can be the input of one batch, before uploading it.
 
     Every line must be a JSON object with a non-empty string ``custom_id`` used by no
     other line, ``method`` ``"POST"``, a ``url`` and an object ``body``; every line must
-    have the same ``url`` and the same ``body["model"]``; the file must hold 1 to
-    ``max_requests`` requests and at most ``max_bytes`` bytes. The whole file is read
-    and every problem found is reported with its line, not only the first.
+    have the same ``url`` and (unless ``one_model=False``) the same ``body["model"]``;
+    the file must hold 1 to ``max_requests`` requests and at most ``max_bytes`` bytes.
+    The whole file is read and every problem found is reported with its line, not only
+    the first.
 
     Args:
         path: The file.
@@ -86,6 +89,9 @@ async def check_batch_input(
         unique_ids: Check that no two lines share a ``custom_id``. ``False`` leaves that
             to the caller and keeps no ids, so memory does not grow with the file (a
             job finds duplicates in its state file instead).
+        one_model: Check that every line names the same ``body["model"]``, as a batch
+            needs. ``False`` allows several (a job's input, sharded by model), and the
+            summary's ``model`` is then the first line's.
 
     Returns:
         How many requests the file has, its size, and the url and model they share.
@@ -105,7 +111,7 @@ async def check_batch_input(
     file: IO[bytes] = await asyncio.to_thread(open, source, "rb")
     try:
         size = os.fstat(file.fileno()).st_size
-        check = _Check(source, max_requests, max_problems, unique_ids)
+        check = _Check(source, max_requests, max_problems, unique_ids, one_model)
         async with (
             aclosing(_read(file)) as chunks,
             aclosing(
@@ -133,10 +139,15 @@ class _Check:
     """The state of one file's check: the rules, the counts and the problems so far."""
 
     def __init__(
-        self, source: str, max_requests: int, max_problems: int, unique_ids: bool = True
+        self,
+        source: str,
+        max_requests: int,
+        max_problems: int,
+        unique_ids: bool = True,
+        one_model: bool = True,
     ) -> None:
         self.source = source
-        self.rules = RequestRules("line", unique_ids=unique_ids)
+        self.rules = RequestRules("line", unique_ids=unique_ids, one_model=one_model)
         self.requests = 0
         self.max_requests = max_requests
         self.max_problems = max_problems

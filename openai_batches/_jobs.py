@@ -1,18 +1,20 @@
 """Batch jobs: many shards of one input, inside the queue's limits, surviving restarts.
 
-`Jobs.run` takes a JSONL of requests of any size and returns when every request has its
-final result, written in input order to one file. In between it cuts the requests into
-shards, uploads each and creates its batch (duplicate-safe), keeps the estimated tokens
-and the batches in flight under the limits, puts a shard refused for the enqueued-token
-limit back in line, collects requests that failed for a reason worth retrying into new
-shards, and records everything in a state file (`_jobstore`), written before each step
-that has an effect on the API. Running it again on the same state resumes where it
-stopped: an upload or a create whose outcome was not recorded is looked up (the file by
-its name, unique to the job and shard; the batch by its idempotency key) before it is
-sent again.
+`Jobs.run` takes a JSONL of requests of any size, for one endpoint and any number of
+models, and returns when every request has its final result, written in input order to
+one file. In between it cuts the requests into shards of one model each (a batch takes
+one), uploads each and creates its batch (duplicate-safe), keeps the estimated tokens
+enqueued per model (the API's limit is per model) and the batches in flight under the
+limits, puts a shard refused for the enqueued-token limit back in line, collects
+requests that failed for a reason worth retrying into new shards, and records everything
+in a state file (`_jobstore`), written before each step that has an effect on the API.
+Running it again on the same state resumes where it stopped: an upload or a create whose
+outcome was not recorded is looked up (the file by its name, unique to the job and shard;
+the batch by its idempotency key) before it is sent again.
 
-Concurrency: one coordinator plans shards when a slot is free, and one task per shard
-drives it (upload, create, wait, harvest), all inside one `asyncio.TaskGroup`.
+Concurrency: one coordinator plans shards when a slot is free (for a model none of whose
+shards waits for room), and one task per shard drives it (upload, create, wait, harvest),
+all inside one `asyncio.TaskGroup`.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ from ._jobstore import (
     file_digest,
 )
 from ._jsonl import MAX_BATCH_BYTES, MAX_BATCH_REQUESTS
-from ._tokens import token_counter
+from ._lines import model_of
+from ._tokens import TokenCounter, token_counter
 from ._wait import Polling
 
 if TYPE_CHECKING:
@@ -76,10 +79,11 @@ class JobLimits:
     """How much of the API a job may hold at once, and how often a request is tried.
 
     Args:
-        max_enqueued_tokens: The most estimated input tokens in batches not yet
-            finished (``None``: no limit of the job's own; the API's limit still
-            refuses batches, and they are then submitted again later).
-        max_batches: The most batches in flight at once.
+        max_enqueued_tokens: The most estimated input tokens of one model in batches
+            not yet finished, as the API's limit counts them per model (``None``: no
+            limit of the job's own; the API's limit still refuses batches, and they are
+            then submitted again later).
+        max_batches: The most batches in flight at once, of all models.
         max_attempts: How many times a request is sent before a retryable failure is
             final (1: never retried).
         shard_requests: The most requests in one batch (the API takes 50,000).
@@ -107,7 +111,9 @@ class JobProgress:
         failed: Requests that failed for good.
         pending: Requests still waiting for a final result.
         batches: The job's batches in flight, by status.
-        tokens_enqueued: Estimated input tokens in batches in flight.
+        tokens_enqueued: Estimated input tokens in batches in flight, of all models.
+        tokens_by_model: The same by model (``""`` for requests that name none), for
+            every model of the job.
         elapsed: Seconds since this run started.
         remaining: An estimate of the seconds left (``None`` until something finished).
         shard: The shard the event is about, if any.
@@ -121,6 +127,7 @@ class JobProgress:
     pending: int
     batches: Mapping[str, int]
     tokens_enqueued: int
+    tokens_by_model: Mapping[str, int]
     elapsed: float
     remaining: float | None
     shard: int | None = None
@@ -139,21 +146,24 @@ class JobReport:
         state: The state file.
         input: The input file the job was made from.
         endpoint: The requests' url.
-        model: The requests' model, if they name one.
+        models: The models the requests name, sorted (``""`` for requests that name
+            none).
         requests: How many requests the job has.
         succeeded: Requests with a successful result.
         failed: Requests that failed for good.
         pending: Requests still waiting for a final result.
         shards: The job's shards by step (``"done"``, ``"submitted"``, ...).
         batches: The last known status of the batches not yet harvested.
-        tokens_enqueued: Estimated input tokens of the batches in flight.
-        token_counter: How tokens are estimated: ``"tiktoken"`` or ``"bytes/4"``.
+        tokens_enqueued: Estimated input tokens of the batches in flight, of all models.
+        tokens_by_model: The same by model, for every model of the job.
+        token_counter: How tokens are estimated: ``"tiktoken"`` or ``"bytes/4"`` (both,
+            comma-separated, if tiktoken knew only some of the models' encodings).
     """
 
     state: str
     input: str
     endpoint: str
-    model: str | None
+    models: tuple[str, ...]
     requests: int
     succeeded: int
     failed: int
@@ -161,6 +171,7 @@ class JobReport:
     shards: Mapping[str, int]
     batches: Mapping[str, int]
     tokens_enqueued: int
+    tokens_by_model: Mapping[str, int]
     token_counter: str
 
     @property
@@ -204,32 +215,42 @@ async def job_status(state: str | os.PathLike[str]) -> JobReport:
 
 
 async def _report(store: Store, meta: Mapping[str, str]) -> JobReport:
-    counts = await store.counts()
+    by_model = await store.counts()
+    counts = _totals(by_model)
     shards = await store.shards()
     steps: dict[str, int] = {}
     batches: dict[str, int] = {}
-    tokens = 0
+    tokens = dict.fromkeys(by_model, 0)
     for shard in shards:
         step = str(shard.step)
         steps[step] = steps.get(step, 0) + 1
         if shard.step in (ShardStep.CREATING, ShardStep.SUBMITTED):
-            tokens += shard.tokens
+            tokens[shard.model] = tokens.get(shard.model, 0) + shard.tokens
             status = shard.batch_status or "unknown"
             batches[status] = batches.get(status, 0) + 1
     return JobReport(
         state=store.path,
         input=meta["input"],
         endpoint=meta["endpoint"],
-        model=meta.get("model") or None,
+        models=tuple(by_model),
         requests=sum(counts.values()),
         succeeded=counts[RequestState.SUCCEEDED],
         failed=counts[RequestState.FAILED],
         pending=sum(counts.values()) - counts[RequestState.SUCCEEDED] - counts[RequestState.FAILED],
         shards=steps,
         batches=batches,
-        tokens_enqueued=tokens,
+        tokens_enqueued=sum(tokens.values()),
+        tokens_by_model=tokens,
         token_counter=meta.get("token_counter", "bytes/4"),
     )
+
+
+def _totals(by_model: Mapping[str, Mapping[RequestState, int]]) -> dict[RequestState, int]:
+    totals = dict.fromkeys(RequestState, 0)
+    for counts in by_model.values():
+        for state, count in counts.items():
+            totals[state] += count
+    return totals
 
 
 class Jobs:
@@ -254,17 +275,18 @@ class Jobs:
         """Run the job of the requests in ``input`` until every request has a result.
 
         The input is checked first, as :func:`check_batch_input` checks a batch's input
-        (but with no limit on its size); then its requests are recorded in the state file
-        and sent in shards. The results file has one line per request, in input order,
-        in the batch output line format (``id``, ``custom_id``, ``response``, ``error``):
-        the request's response, or the error it failed with for good. It is written
-        when every request is final, to a temporary file renamed into place.
+        (but with no limit on its size, and several models allowed); then its requests
+        are recorded in the state file and sent in shards, each of one model. The
+        results file has one line per request, in input order, in the batch output line
+        format (``id``, ``custom_id``, ``response``, ``error``): the request's response,
+        or the error it failed with for good. It is written when every request is
+        final, to a temporary file renamed into place.
 
         Call it again with the same ``state`` after any interruption (a cancelled task,
         a killed process) and it resumes: nothing is uploaded, created or paid for twice.
 
         Args:
-            input: The JSONL of requests (one endpoint, one model).
+            input: The JSONL of requests (one endpoint; any models: each shard has one).
             output: Where to write the results.
             state: The state file; by default ``output`` + ``".job"``.
             limits: The limits the job keeps to (`JobLimits`).
@@ -306,47 +328,62 @@ class Jobs:
 
 
 class _Capacity:
-    """The batches and estimated tokens in flight, against the job's limits."""
+    """The batches in flight, and their estimated tokens per model, against the limits.
+
+    The batches count against ``max_batches`` whatever their model; the tokens against
+    ``max_enqueued_tokens`` model by model, as the API's queue counts them.
+    """
 
     def __init__(self, limits: JobLimits, changed: asyncio.Condition) -> None:
         self._limits = limits
         self._changed = changed
         self.batches = 0
-        self.tokens = 0
-        self.releases = 0  # how many batches have left the queue so far
+        self.tokens: dict[str, int] = {}  # model -> tokens in flight
+        self._batches_of: dict[str, int] = {}  # model -> batches in flight
+        self._releases: dict[str, int] = {}  # model -> batches that have left the queue
 
-    def fits(self, tokens: int) -> bool:
+    def fits(self, model: str, tokens: int) -> bool:
         if self.batches >= self._limits.max_batches:
             return False
         limit = self._limits.max_enqueued_tokens
-        # A shard larger than the limit goes alone rather than never.
-        return limit is None or self.batches == 0 or self.tokens + tokens <= limit
+        # A shard larger than the limit goes alone (of its model) rather than never.
+        return (
+            limit is None
+            or not self._batches_of.get(model)
+            or self.tokens.get(model, 0) + tokens <= limit
+        )
 
-    async def acquire(self, tokens: int) -> None:
+    async def acquire(self, model: str, tokens: int) -> None:
         async with self._changed:
-            await self._changed.wait_for(lambda: self.fits(tokens))
-            self.take(tokens)
+            await self._changed.wait_for(lambda: self.fits(model, tokens))
+            self.take(model, tokens)
 
-    def take(self, tokens: int) -> None:
+    def take(self, model: str, tokens: int) -> None:
         self.batches += 1
-        self.tokens += tokens
+        self._batches_of[model] = self._batches_of.get(model, 0) + 1
+        self.tokens[model] = self.tokens.get(model, 0) + tokens
 
-    async def release(self, tokens: int, *, ran: bool = True) -> None:
+    async def release(self, model: str, tokens: int, *, ran: bool = True) -> None:
         """Give back a batch's place; ``ran``: it held a place in the API's queue too.
 
         A batch refused for the token limit never did, so its end frees nothing there.
         """
         async with self._changed:
             self.batches -= 1
-            self.tokens -= tokens
+            self._batches_of[model] -= 1
+            self.tokens[model] -= tokens
             if ran:
-                self.releases += 1
+                self._releases[model] = self._releases.get(model, 0) + 1
             self._changed.notify_all()
 
-    async def wait_for_release(self, than: int) -> None:
-        """Return once more than ``than`` batches have left the queue."""
+    def releases(self, model: str) -> int:
+        """How many batches of ``model`` have left the queue so far."""
+        return self._releases.get(model, 0)
+
+    async def wait_for_release(self, model: str, than: int) -> None:
+        """Return once more than ``than`` batches of ``model`` have left the queue."""
         async with self._changed:
-            await self._changed.wait_for(lambda: self.releases > than)
+            await self._changed.wait_for(lambda: self.releases(model) > than)
 
 
 class _Runner:
@@ -376,10 +413,11 @@ class _Runner:
         self.changed = asyncio.Condition()
         self.capacity = _Capacity(limits, self.changed)
         self.meta: dict[str, str] = {}
+        self.by_model: dict[str, dict[RequestState, int]] = {}
         self.counts: dict[RequestState, int] = {}
         self.statuses: dict[int, str] = {}  # shard -> its batch's last status
         self.running = 0  # shard tasks alive
-        self.queued = 0  # shard tasks waiting for capacity
+        self.queued: dict[str, int] = {}  # model -> its shard tasks waiting for capacity
         self.started = time.monotonic()
         self.finished_at_start = 0
         self.shard_dir = store.path + ".shards"
@@ -418,31 +456,35 @@ class _Runner:
         # Duplicate ids are found by the state file's unique index as the requests are
         # recorded, rather than by the check, whose set of ids would grow with the job.
         summary = await check_batch_input(
-            self.input_path, max_requests=2**62, max_bytes=2**62, unique_ids=False
+            self.input_path, max_requests=2**62, max_bytes=2**62, unique_ids=False, one_model=False
         )
-        counter, counter_name = await asyncio.to_thread(token_counter, summary.model)
+        counter_names: set[str] = set()
+        meta = {
+            "input": os.path.abspath(self.input_path),  # noqa: ASYNC240 (no I/O)
+            "endpoint": summary.url,
+        }
 
         def lines(readline: Callable[[], bytes]) -> Iterator[Line]:
+            # Run by the store's thread: loading a model's encoding happens off the loop.
+            counters: dict[str, TokenCounter] = {}  # one per model: encodings differ
             offset = 0
             while line := readline():
                 stripped = line.rstrip(b"\r\n")
                 if stripped.strip():
                     request = orjson.loads(stripped)
-                    tokens = counter(request["body"])
-                    yield Line(request["custom_id"], offset, len(stripped), tokens)
+                    body = request["body"]
+                    model = model_of(body) or ""
+                    counter = counters.get(model)
+                    if counter is None:
+                        counter, name = token_counter(model or None)
+                        counters[model] = counter
+                        counter_names.add(name)
+                    yield Line(request["custom_id"], offset, len(stripped), model, counter(body))
                 offset += len(line)
+            meta["token_counter"] = ", ".join(sorted(counter_names))
 
         try:
-            return await self.store.load(
-                self.input_path,
-                lines,
-                {
-                    "input": os.path.abspath(self.input_path),  # noqa: ASYNC240 (no I/O)
-                    "endpoint": summary.url,
-                    "model": summary.model or "",
-                    "token_counter": counter_name,
-                },
-            )
+            return await self.store.load(self.input_path, lines, meta)
         except DuplicateRequestError as exc:
             raise await asyncio.to_thread(_duplicate_error, self.input_path, exc) from None
 
@@ -454,9 +496,11 @@ class _Runner:
             while True:
                 async with self.changed:
                     await self.changed.wait_for(self._ready)
-                if not self._unplanned():
+                model = self._next_model()
+                if model is None:
                     break  # nothing left to plan, and no shard running
                 planned = await self.store.plan_shard(
+                    model,
                     self._filename,
                     self.limits.shard_requests,
                     self.limits.shard_bytes,
@@ -469,20 +513,32 @@ class _Runner:
                 self._start(group, planned)
 
     def _ready(self) -> bool:
-        if self._unplanned():
-            return self.queued == 0 and self.capacity.batches < self.limits.max_batches
+        if any(self._unplanned(counts) for counts in self.by_model.values()):
+            # A shard of a model none of whose shards waits for room, in a free slot: a
+            # model held at its token limit does not hold up the others.
+            return self._next_model() is not None and (
+                self.capacity.batches < self.limits.max_batches
+            )
         return self.running == 0
 
-    def _unplanned(self) -> int:
-        return self.counts[RequestState.NEW] + self.counts[RequestState.RETRY]
+    def _next_model(self) -> str | None:
+        """The model to plan a shard of: the first with requests waiting and no shard queued."""
+        for model, counts in self.by_model.items():
+            if self._unplanned(counts) and not self.queued.get(model):
+                return model
+        return None
+
+    @staticmethod
+    def _unplanned(counts: Mapping[RequestState, int]) -> int:
+        return counts[RequestState.NEW] + counts[RequestState.RETRY]
 
     def _start(self, group: asyncio.TaskGroup, shard: ShardRecord) -> None:
         self.running += 1
         holds = shard.step in (ShardStep.CREATING, ShardStep.SUBMITTED)
         if holds:
-            self.capacity.take(shard.tokens)  # already in the API's queue
+            self.capacity.take(shard.model, shard.tokens)  # already in the API's queue
         else:
-            self.queued += 1
+            self.queued[shard.model] = self.queued.get(shard.model, 0) + 1
         group.create_task(self._drive(shard, holds))
 
     async def _drive(self, shard: ShardRecord, holds: bool) -> None:
@@ -495,9 +551,9 @@ class _Runner:
                 self.changed.notify_all()
 
     async def _acquire(self, shard: ShardRecord) -> None:
-        await self.capacity.acquire(shard.tokens)
+        await self.capacity.acquire(shard.model, shard.tokens)
         async with self.changed:
-            self.queued -= 1
+            self.queued[shard.model] -= 1
             self.changed.notify_all()
 
     # one shard
@@ -510,7 +566,7 @@ class _Runner:
             while True:
                 # The queue had the room it had now; a batch of the job that ends after
                 # this point frees more, and a refusal is worth trying again at once.
-                seen = self.capacity.releases
+                seen = self.capacity.releases(shard.model)
                 batch_id = await self._submit(shard)
                 batch = await self.client.batches.wait(
                     batch_id,
@@ -519,7 +575,7 @@ class _Runner:
                     events=self.events,
                 )
                 refused = _refused_for_tokens(batch)
-                await self.capacity.release(shard.tokens, ran=not refused)
+                await self.capacity.release(shard.model, shard.tokens, ran=not refused)
                 holds = False
                 if not refused:
                     break
@@ -535,23 +591,23 @@ class _Runner:
                 self.statuses.pop(shard.id, None)
                 await self._emit("limited", shard, batch.id)
                 async with self.changed:
-                    self.queued += 1
-                await self._back_off(delay, seen)
+                    self.queued[shard.model] = self.queued.get(shard.model, 0) + 1
+                await self._back_off(shard.model, delay, seen)
                 await self._acquire(shard)
                 holds = True
             await self._harvest(shard, batch)
         except BaseException:
             if holds:
-                await self.capacity.release(shard.tokens)
+                await self.capacity.release(shard.model, shard.tokens)
             raise
 
-    async def _back_off(self, delay: float, releases: int) -> None:
-        """Wait ``delay`` seconds, or less once more than ``releases`` batches have ended.
+    async def _back_off(self, model: str, delay: float, releases: int) -> None:
+        """Wait ``delay`` seconds, or less once ``releases`` of ``model``'s batches ended.
 
-        The API's queue frees up when a batch ends; a refused shard tries again then,
-        rather than sleeping on while its turn has come (at once, if one ended since it
-        was created). When none of the job's batches is in flight (the queue is held by
-        other work), only the delay ends the wait.
+        The API's queue of a model frees up when a batch of that model ends; a refused
+        shard tries again then, rather than sleeping on while its turn has come (at once,
+        if one ended since it was created). When none of the job's batches of the model
+        is in flight (the queue is held by other work), only the delay ends the wait.
         """
 
         async def sleep() -> None:
@@ -559,7 +615,7 @@ class _Runner:
 
         async with asyncio.TaskGroup() as group:
             sleeping = group.create_task(sleep())
-            freed = group.create_task(self.capacity.wait_for_release(releases))
+            freed = group.create_task(self.capacity.wait_for_release(model, releases))
             await asyncio.wait((sleeping, freed), return_when=asyncio.FIRST_COMPLETED)
             sleeping.cancel()
             freed.cancel()
@@ -699,7 +755,8 @@ class _Runner:
     # progress
 
     async def _refresh_counts(self) -> None:
-        self.counts = await self.store.counts()
+        self.by_model = await self.store.counts()
+        self.counts = _totals(self.by_model)
 
     def _finished(self) -> int:
         return self.counts[RequestState.SUCCEEDED] + self.counts[RequestState.FAILED]
@@ -725,7 +782,8 @@ class _Runner:
             failed=self.counts[RequestState.FAILED],
             pending=pending,
             batches=batches,
-            tokens_enqueued=self.capacity.tokens,
+            tokens_enqueued=sum(self.capacity.tokens.values()),
+            tokens_by_model={model: self.capacity.tokens.get(model, 0) for model in self.by_model},
             elapsed=elapsed,
             remaining=remaining,
             shard=None if shard is None else shard.id,

@@ -8,13 +8,18 @@ create), so after a crash at any point the step can be matched with what the API
 
 Tables:
 
-* ``meta``: the job's id, its input (path, size, sha256), endpoint and model.
+* ``meta``: the job's id, its input (path, size, sha256) and endpoint.
 * ``requests``: one row per input request, in input order (``idx``): where its line is in
-  the input (``offset``, ``length``), its estimated ``tokens``, the ``shard`` it is in,
+  the input (``offset``, ``length``), its ``model`` (``''`` when it names none), its
+  estimated ``tokens``, the ``shard`` it is in,
   its ``attempts``, its ``state`` (`NEW`, `ASSIGNED`, `RETRY`, `SUCCEEDED`, `FAILED`) and,
   once it has one, its ``result``: the batch output line, as the API wrote it.
-* ``shards``: one row per batch input file the job made, with its step (`ShardStep`) and
-  what each step produced (file id, idempotency key, batch id).
+* ``shards``: one row per batch input file the job made, of requests of one model (a batch
+  takes one), with its step (`ShardStep`) and what each step produced (file id,
+  idempotency key, batch id).
+
+The file's ``user_version`` is `SCHEMA_VERSION`; a file of another version is refused
+rather than read wrongly.
 
 The connection uses WAL with ``synchronous=FULL``: a commit is on disk before the call
 returns, so a key written before a create survives a power cut, not only a killed process.
@@ -55,7 +60,8 @@ __all__ = [
 P = ParamSpec("P")
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+#: 2: requests and shards have a model (a job may have several).
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -64,13 +70,14 @@ CREATE TABLE IF NOT EXISTS requests (
     custom_id TEXT NOT NULL UNIQUE,
     offset INTEGER NOT NULL,
     length INTEGER NOT NULL,
+    model TEXT NOT NULL,
     tokens INTEGER NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     shard INTEGER,
     state INTEGER NOT NULL DEFAULT 0,
     result BLOB
 );
-CREATE INDEX IF NOT EXISTS requests_by_state ON requests (state, idx);
+CREATE INDEX IF NOT EXISTS requests_by_model ON requests (model, state, idx);
 CREATE TABLE IF NOT EXISTS shards (
     id INTEGER PRIMARY KEY,
     step TEXT NOT NULL,
@@ -84,7 +91,8 @@ CREATE TABLE IF NOT EXISTS shards (
     create_since REAL,
     batch_id TEXT,
     batch_status TEXT,
-    limit_hits INTEGER NOT NULL DEFAULT 0
+    limit_hits INTEGER NOT NULL DEFAULT 0,
+    model TEXT NOT NULL DEFAULT ''
 );
 """
 
@@ -131,6 +139,7 @@ class ShardRecord:
     batch_id: str | None = None
     batch_status: str | None = None
     limit_hits: int = 0
+    model: str = ""  # its requests' model ('' when they name none)
 
 
 _SHARD_COLUMNS = ", ".join(field.name for field in attrs.fields(ShardRecord))
@@ -158,11 +167,12 @@ class DuplicateRequestError(Exception):
 
 @attrs.frozen
 class Line:
-    """Where one request's line is in the input, and its estimated tokens."""
+    """Where one request's line is in the input, its model and its estimated tokens."""
 
     custom_id: str
     offset: int
     length: int
+    model: str
     tokens: int
 
 
@@ -210,12 +220,26 @@ class Store:
         if exclusive:
             self._lock = _lock(self.path + ".lock")
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        # Large pages suit rows that carry a result line of a kilobyte or more (taken
-        # only when the file is created).
-        db.execute("PRAGMA page_size=16384")
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        db.executescript(_SCHEMA)
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if tables and version != SCHEMA_VERSION:
+                raise JobStateError(
+                    f"{self.path} is a job state file of schema {_schema_of(db)}, which this "
+                    f"version of openai-batches (schema {SCHEMA_VERSION}) does not read: "
+                    "finish that job with the version that started it, or use another "
+                    "state file"
+                )
+            # Large pages suit rows that carry a result line of a kilobyte or more (taken
+            # only when the file is created).
+            db.execute("PRAGMA page_size=16384")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            if not tables:  # created whole or not at all; an existing file is not written
+                db.executescript(f"BEGIN; {_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+        except BaseException:
+            db.close()
+            raise
         self._db = db
 
     async def close(self) -> None:
@@ -248,8 +272,9 @@ class Store:
         """Record every request of the input in one transaction; return the job's meta.
 
         ``lines`` reads the input with the ``readline`` it is given and yields its
-        requests, in order; the input's size
-        and sha256 are recorded beside ``meta`` (a crash leaves no half-loaded job).
+        requests, in order; ``meta`` is read once they all are (so ``lines`` may add
+        what it learnt). The input's size and sha256 are recorded beside ``meta`` (a
+        crash leaves no half-loaded job).
         """
         return await self._run(self._load, input_path, lines, meta)
 
@@ -262,17 +287,17 @@ class Store:
         db = self.db
         last: list[Any] = []
 
-        def rows(read: Iterator[Line]) -> Iterator[tuple[int, str, int, int, int]]:
+        def rows(read: Iterator[Line]) -> Iterator[tuple[int, str, int, int, str, int]]:
             for n, line in enumerate(read):
                 last[:] = [n, line]
-                yield n, line.custom_id, line.offset, line.length, line.tokens
+                yield n, line.custom_id, line.offset, line.length, line.model, line.tokens
 
         with open(input_path, "rb") as file, _transaction(db):
             hashing = _Hashing(file)
             try:
                 db.executemany(
-                    "INSERT INTO requests (idx, custom_id, offset, length, tokens) "
-                    "VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO requests (idx, custom_id, offset, length, model, tokens) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
                     rows(lines(hashing.readline)),
                 )
             except sqlite3.IntegrityError:
@@ -295,29 +320,42 @@ class Store:
 
     # requests
 
-    async def counts(self) -> dict[RequestState, int]:
-        """How many requests are in each state."""
+    async def counts(self) -> dict[str, dict[RequestState, int]]:
+        """How many requests of each model are in each state (models in sorted order)."""
         return await self._run(self._counts)
 
-    def _counts(self) -> dict[RequestState, int]:
-        counts = dict.fromkeys(RequestState, 0)
-        for state, count in self.db.execute("SELECT state, count(*) FROM requests GROUP BY state"):
-            counts[RequestState(state)] = count
+    def _counts(self) -> dict[str, dict[RequestState, int]]:
+        counts: dict[str, dict[RequestState, int]] = {}
+        sql = "SELECT model, state, count(*) FROM requests GROUP BY model, state ORDER BY model"
+        for model, state, count in self.db.execute(sql):
+            counts.setdefault(model, dict.fromkeys(RequestState, 0))[RequestState(state)] = count
         return counts
 
     async def plan_shard(
-        self, filename: Callable[[int], str], max_requests: int, max_bytes: int, max_tokens: int
+        self,
+        model: str,
+        filename: Callable[[int], str],
+        max_requests: int,
+        max_bytes: int,
+        max_tokens: int,
     ) -> ShardRecord | None:
-        """Put the first requests waiting for a shard into a new one, in input order.
+        """Put the first requests of ``model`` waiting for a shard into a new one.
 
-        A shard takes at most ``max_requests`` requests, ``max_bytes`` of input and
-        ``max_tokens`` estimated tokens (always at least one request). Returns the shard,
-        or ``None`` when no request waits.
+        In input order; a shard takes at most ``max_requests`` requests, ``max_bytes`` of
+        input and ``max_tokens`` estimated tokens (always at least one request). Returns
+        the shard, or ``None`` when no request of the model waits.
         """
-        return await self._run(self._plan_shard, filename, max_requests, max_bytes, max_tokens)
+        return await self._run(
+            self._plan_shard, model, filename, max_requests, max_bytes, max_tokens
+        )
 
     def _plan_shard(
-        self, filename: Callable[[int], str], max_requests: int, max_bytes: int, max_tokens: int
+        self,
+        model: str,
+        filename: Callable[[int], str],
+        max_requests: int,
+        max_bytes: int,
+        max_tokens: int,
     ) -> ShardRecord | None:
         db = self.db
         count = size = tokens = 0
@@ -326,9 +364,9 @@ class Store:
         with _transaction(db):
             # Streamed, keeping only sums: memory does not grow with the shard's size.
             cursor = db.execute(
-                "SELECT idx, length, tokens FROM requests WHERE state IN (?, ?) "
+                "SELECT idx, length, tokens FROM requests WHERE model = ? AND state IN (?, ?) "
                 "ORDER BY idx LIMIT ?",
-                (*waiting, max_requests),
+                (model, *waiting, max_requests),
             )
             for idx, length, line_tokens in cursor:
                 line_bytes = length + 1  # each line is written with its newline
@@ -339,17 +377,27 @@ class Store:
             if not count:
                 return None
             number = 1 + (db.execute("SELECT coalesce(max(id), 0) FROM shards").fetchone()[0])
-            shard = ShardRecord(number, ShardStep.PLANNED, count, tokens, size, filename(number))
-            db.execute(
-                "INSERT INTO shards (id, step, requests, tokens, bytes, filename) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (shard.id, shard.step, shard.requests, shard.tokens, shard.bytes, shard.filename),
+            shard = ShardRecord(
+                number, ShardStep.PLANNED, count, tokens, size, filename(number), model=model
             )
-            # The chosen requests are exactly the waiting ones up to the last chosen.
+            db.execute(
+                "INSERT INTO shards (id, step, requests, tokens, bytes, filename, model) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    shard.id,
+                    shard.step,
+                    shard.requests,
+                    shard.tokens,
+                    shard.bytes,
+                    shard.filename,
+                    shard.model,
+                ),
+            )
+            # The chosen requests are exactly the model's waiting ones up to the last chosen.
             db.execute(
                 "UPDATE requests SET state = ?, shard = ?, attempts = attempts + 1 "
-                "WHERE state IN (?, ?) AND idx <= ?",
-                (RequestState.ASSIGNED, number, *waiting, last),
+                "WHERE model = ? AND state IN (?, ?) AND idx <= ?",
+                (RequestState.ASSIGNED, number, model, *waiting, last),
             )
         return shard
 
@@ -513,6 +561,18 @@ class Store:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _schema_of(db: sqlite3.Connection) -> str:
+    """The schema of a state file this version does not read, as far as it can tell."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version:
+        return str(version)
+    try:  # the first schema recorded its version in meta only
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    except sqlite3.Error:
+        row = None
+    return str(row[0]) if row else "unknown"
 
 
 def _lock(path: str) -> int | None:

@@ -110,11 +110,14 @@ class RequestRules:
         unit: What a position counts, named in the reasons (``"request"``, ``"line"``).
         unique_ids: Check that ``custom_id``s are unique; ``False`` keeps none of them,
             for a caller that finds duplicates some other way.
+        one_model: Check that every request names the first one's model; ``False``
+            allows several (a job, which shards them by model).
     """
 
-    def __init__(self, unit: str, *, unique_ids: bool = True) -> None:
+    def __init__(self, unit: str, *, unique_ids: bool = True, one_model: bool = True) -> None:
         self._unit = unit
         self._unique_ids = unique_ids
+        self._one_model = one_model
         self._positions: dict[str | bytes, int] = {}
         self._first: tuple[int, str, str | None] | None = None
 
@@ -143,7 +146,7 @@ class RequestRules:
                     f"url {url!r} differs from {first_url!r} of {unit} {where}; "
                     "a batch has one endpoint"
                 )
-            if model != first_model:
+            if self._one_model and model != first_model:
                 return "mismatched_model", (
                     f"model {model!r} differs from {first_model!r} of {unit} {where}; "
                     "a batch has one model"

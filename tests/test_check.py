@@ -285,3 +285,28 @@ async def test_unique_ids_false_keeps_no_ids(tmp_path: Path) -> None:
         await check_batch_input(path)
     summary = await check_batch_input(path, unique_ids=False)
     assert summary.requests == 2
+
+
+async def test_one_model_false_allows_several_models_and_checks_the_rest(tmp_path: Path) -> None:
+    other = {"model": "gpt-4o", "messages": []}
+    path = write(tmp_path, line("a"), line("b", body=other), line("c", body={}))
+    with pytest.raises(BatchInputError, match="differs from 'gpt-4o-mini'"):
+        await check_batch_input(path)
+    summary = await check_batch_input(path, one_model=False)
+    assert summary == BatchInputSummary(3, path.stat().st_size, URL, "gpt-4o-mini")  # the first
+
+    # Every other rule still holds.
+    path = write(
+        tmp_path,
+        line("a"),
+        line("b", body=other),
+        line("a", body=other),
+        line("d", url="/v1/embeddings", body=other),
+        line("e", method="GET"),
+    )
+    error = await problems_of(path, one_model=False)
+    assert found(error) == [
+        ("duplicate_custom_id", 3, "a"),
+        ("mismatched_url", 4, "d"),
+        ("invalid_request", 5, "e"),
+    ]

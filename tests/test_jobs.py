@@ -4,14 +4,18 @@ retries, the results file, the status report and resuming."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from openai_batches import (
+    Batch,
     BatchInputError,
     Client,
     JobLimits,
@@ -211,7 +215,7 @@ async def test_status_reports_without_changing_anything(
     assert report.shards == {"done": 3}
     assert report.batches == {}
     assert report.endpoint == "/v1/chat/completions"
-    assert report.model == MODEL
+    assert report.models == (MODEL,)
     assert report.token_counter == "bytes/4"
     assert report.input == str(source)
     assert not (tmp_path / "job.state.shards").exists()  # every shard file was uploaded
@@ -426,8 +430,14 @@ async def test_a_refused_shard_goes_again_when_one_of_the_jobs_batches_ends(
         refused = [b for b in batches if b.status == "failed"]
         assert refused
         first_end = min(b.completed_at or 0 for b in batches if b.status == "completed")
-        again = batches[batches.index(refused[-1]) + 1]
-        assert again.metadata == {**(refused[-1].metadata or {}), **(again.metadata or {})}
+        # The refused shard's batch that ran (not found by its place in creation order:
+        # batches created in the same second tie).
+        shard = (refused[-1].metadata or {})["openai_batches_shard"]
+        [again] = [
+            b
+            for b in batches
+            if b.status == "completed" and (b.metadata or {})["openai_batches_shard"] == shard
+        ]
         assert first_end <= again.created_at < first_end + 60  # not 100,000 s later
 
 
@@ -464,3 +474,166 @@ async def test_a_webhook_event_wakes_the_jobs_wait(
     )
     assert report.succeeded == 3
     assert len(set(polled)) == 1
+
+
+async def models_of(client: Client, batch: Batch) -> set[str]:
+    """The models a batch's input file names."""
+    async with aclosing(client.files.lines(batch.input_file_id)) as lines:
+        return {json.loads(raw)["body"]["model"] async for raw in lines}
+
+
+async def test_a_job_of_two_models_keeps_each_under_the_limit(tmp_path: Path) -> None:
+    # 48 requests of each model, interleaved in the input; 12 to a shard (96 estimated
+    # tokens). The limit of 200 counts per model: two shards of each model in flight at
+    # once (four batches, the most allowed), the other shards of a model waiting. A
+    # request takes 20 emulated seconds, so a batch lasts many polls.
+    timing = Timing(requests_per_second=0.05)
+    async with (
+        Emulator(clock=ManualClock(), timing=timing, seed=5, enqueued_token_limit=400) as emu,
+        emu.client(retry_policy=RetryPolicy(initial_delay=0, max_delay=0)) as client,
+    ):
+        models = ("gpt-4o", MODEL)
+        requests = [line(f"q{n}", five_words(n), models[n % 2]) for n in range(96)]
+        source = write_input(tmp_path / "in.jsonl", requests)
+        out = tmp_path / "out.jsonl"
+        events: list[JobProgress] = []
+        report = await client.jobs.run(
+            source,
+            out,
+            limits=JobLimits(max_enqueued_tokens=200, shard_requests=12, max_batches=4),
+            polling=polling(emu),
+            on_progress=events.append,
+        )
+        assert (report.succeeded, report.failed) == (96, 0)
+        assert report.models == models
+        assert report.tokens_by_model == {"gpt-4o": 0, MODEL: 0}
+        results = read_results(out)
+        assert [item["custom_id"] for item in results] == [f"q{n}" for n in range(96)]
+        assert [item["response"]["body"]["model"] for item in results] == [
+            models[n % 2] for n in range(96)
+        ]
+        for model in models:
+            assert max(event.tokens_by_model[model] for event in events) <= 2 * 96
+        # Two shards of each model at once: the limit held each model, not their sum.
+        assert max(event.tokens_enqueued for event in events) == 4 * 96
+        batches = [b async for b in client.batches.list()]
+        assert [b.status for b in batches] == ["completed"] * 8
+        each = [await models_of(client, b) for b in batches]
+        assert sorted(each, key=sorted) == [{m} for m in models for _ in range(4)]  # one each
+
+
+async def test_one_models_refused_shard_waits_while_the_others_run(
+    emu: Emulator, client: Client, tmp_path: Path
+) -> None:
+    # Another batch holds 320 of the 400 tokens the emulator lets wait for gpt-4o, for
+    # 160 emulated seconds: the job's shard of that model (100 tokens) is refused until it
+    # ends (trying again after 50 s, then 100 s, ...), while the three shards of
+    # gpt-4o-mini, whose queue is empty, run.
+    other = emu.store.put_batch([line(f"other{n}", "w w", "gpt-4o") for n in range(160)])
+    requests = [line(f"a{n}", five_words(n), "gpt-4o") for n in range(20)]
+    requests += [line(f"b{n}", five_words(n)) for n in range(60)]
+    source = write_input(tmp_path / "in.jsonl", requests)
+    out = tmp_path / "out.jsonl"
+    events: list[JobProgress] = []
+    report = await client.jobs.run(
+        source,
+        out,
+        limits=JobLimits(shard_requests=20, max_batches=2),
+        polling=polling(emu),
+        on_progress=events.append,
+        limit_backoff=50.0,
+    )
+    assert (report.succeeded, report.failed) == (80, 0)
+    assert [item["custom_id"] for item in read_results(out)] == [r["custom_id"] for r in requests]
+    batches = [b async for b in client.batches.list() if b.id != other["id"]]
+    refused = [b for b in batches if b.status == "failed"]
+    assert refused
+    assert all(b.errors and b.errors.data[0].code == "token_limit_exceeded" for b in refused)
+    assert [await models_of(client, b) for b in refused] == [{"gpt-4o"}] * len(refused)
+    ran = {b.id: await models_of(client, b) for b in batches if b.status == "completed"}
+    [waited] = [b for b in batches if ran.get(b.id) == {"gpt-4o"}]
+    others = [b for b in batches if ran.get(b.id) == {MODEL}]
+    assert len(others) == 3
+    ended = (await client.batches.retrieve(other["id"])).completed_at
+    assert ended is not None
+    assert waited.created_at >= ended  # it waited for the other batch of its model
+    limited = [event for event in events if event.event == "limited"]
+    assert limited
+    assert all(event.tokens_by_model["gpt-4o"] == 0 for event in limited)  # given back
+
+
+async def test_tokens_are_counted_with_each_models_counter(
+    emu: Emulator, client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # tiktoken's encodings differ by model: each model's requests get that model's counter.
+    asked: list[str | None] = []
+
+    def token_counter(model: str | None) -> tuple[Any, str]:
+        asked.append(model)
+        per_request = {MODEL: 1, "gpt-4o": 7}[model or ""]
+        return (lambda body: per_request), "fake"
+
+    monkeypatch.setattr("openai_batches._jobs.token_counter", token_counter)
+    models = (MODEL, "gpt-4o")
+    requests = [line(f"q{n}", f"n {n}", models[n % 2]) for n in range(6)]
+    source = write_input(tmp_path / "in.jsonl", requests)
+    events: list[JobProgress] = []
+    report = await client.jobs.run(
+        source, tmp_path / "out.jsonl", polling=polling(emu), on_progress=events.append
+    )
+    assert report.succeeded == 6
+    assert asked == list(models)  # once per model, as it first appears
+    assert report.token_counter == "fake"
+    submitted = [dict(event.tokens_by_model) for event in events if event.event == "submitted"]
+    assert {"gpt-4o": 21, MODEL: 3} in submitted  # both shards in flight: 3 x 7 and 3 x 1
+
+
+async def test_a_state_file_of_an_older_schema_is_refused(
+    emu: Emulator, client: Client, tmp_path: Path
+) -> None:
+    # The first schema had no model per request; such a file is refused, not misread.
+    state = tmp_path / "old.state"
+    with contextlib.closing(sqlite3.connect(state)) as db:
+        db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        db.execute("INSERT INTO meta VALUES ('id', 'x'), ('schema', '1')")
+        db.commit()
+    before = state.read_bytes()
+    with pytest.raises(JobStateError, match=r"old.state is a job state file of schema 1, which"):
+        await job_status(state)
+    source = write_input(tmp_path / "in.jsonl", [line("a", "one")])
+    with pytest.raises(JobStateError, match="finish that job with the version that started it"):
+        await client.jobs.run(source, tmp_path / "out.jsonl", state=state, polling=polling(emu))
+    assert state.read_bytes() == before
+    assert emu.requests == []
+
+
+def test_a_model_whose_shard_waits_for_room_does_not_hold_up_the_others(tmp_path: Path) -> None:
+    # The coordinator plans the next shard of a model none of whose shards waits for
+    # room; one waiting at its model's token limit leaves the other models' turn.
+    from openai_batches._jobs import _Runner
+    from openai_batches._jobstore import RequestState, Store
+
+    runner = _Runner(
+        None,  # type: ignore[arg-type]  # planning needs no client
+        Store(tmp_path / "state"),
+        "in.jsonl",
+        "out.jsonl",
+        JobLimits(max_batches=3),
+        "24h",
+        None,
+        Polling(),
+        60.0,
+    )
+    waiting = {**dict.fromkeys(RequestState, 0), RequestState.NEW: 5}
+    runner.by_model = {"gpt-4o": dict(waiting), MODEL: dict(waiting)}
+    assert runner._next_model() == "gpt-4o"
+    assert runner._ready()
+    runner.queued["gpt-4o"] = 1  # a shard of gpt-4o waits for room
+    assert runner._next_model() == MODEL
+    assert runner._ready()
+    runner.queued[MODEL] = 1
+    assert runner._next_model() is None
+    assert not runner._ready()  # until one of them goes
+    runner.capacity.batches = 3
+    runner.queued["gpt-4o"] = 0
+    assert not runner._ready()  # no slot free

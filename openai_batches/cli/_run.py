@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -60,14 +61,15 @@ def register(commands: Subparsers) -> None:
         "--max-enqueued-tokens",
         type=positive_int,
         metavar="N",
-        help="the most estimated input tokens in unfinished batches (default: no limit)",
+        help="the most estimated input tokens of one model in unfinished batches "
+        "(default: no limit)",
     )
     parser.add_argument(
         "--max-batches",
         type=positive_int,
         default=10,
         metavar="K",
-        help="the most batches in flight (default %(default)s)",
+        help="the most batches in flight, of all models (default %(default)s)",
     )
     parser.add_argument(
         "--max-attempts",
@@ -167,7 +169,7 @@ def _print_report(report: JobReport, out: Output) -> None:
                 "state": report.state,
                 "input": report.input,
                 "endpoint": report.endpoint,
-                "model": report.model,
+                "models": list(report.models),
                 "requests": report.requests,
                 "succeeded": report.succeeded,
                 "failed": report.failed,
@@ -176,6 +178,7 @@ def _print_report(report: JobReport, out: Output) -> None:
                 "shards": dict(report.shards),
                 "batches": dict(report.batches),
                 "tokens_enqueued": report.tokens_enqueued,
+                "tokens_by_model": dict(report.tokens_by_model),
                 "token_counter": report.token_counter,
             }
         )
@@ -187,16 +190,27 @@ def _print_report(report: JobReport, out: Output) -> None:
             ("state", report.state),
             ("input", report.input),
             ("endpoint", report.endpoint),
-            ("model", report.model or "-"),
+            ("models", ", ".join(model or "(none)" for model in report.models) or "-"),
             ("requests", str(report.requests)),
             ("succeeded", str(report.succeeded)),
             ("failed", str(report.failed)),
             ("pending", str(report.pending)),
             ("shards", shards or "-"),
             ("batches in flight", batches or "-"),
-            ("tokens enqueued", f"{report.tokens_enqueued:,} ({report.token_counter})"),
+            (
+                "tokens enqueued",
+                f"{report.tokens_enqueued:,} ({report.token_counter})"
+                + (f": {each}" if (each := _each(report.tokens_by_model)) else ""),
+            ),
         ]
     )
+
+
+def _each(by_model: Mapping[str, int]) -> str:
+    """``gpt-4o 1,000, gpt-4o-mini 200``; empty for one model (the total says it all)."""
+    if len(by_model) < 2:
+        return ""
+    return ", ".join(f"{model or '(none)'} {tokens:,}" for model, tokens in by_model.items())
 
 
 def _duration(seconds: float) -> str:
@@ -229,6 +243,7 @@ class _ProgressPrinter:
                     "pending": progress.pending,
                     "batches": dict(progress.batches),
                     "tokens_enqueued": progress.tokens_enqueued,
+                    "tokens_by_model": dict(progress.tokens_by_model),
                     "elapsed": round(progress.elapsed, 3),
                     "remaining": None if progress.remaining is None else round(progress.remaining),
                     "shard": progress.shard,
@@ -250,11 +265,12 @@ class _ProgressPrinter:
         in_flight = ", ".join(f"{n} {status}" for status, n in sorted(batches.items())) or "none"
         left = "" if progress.remaining is None else f", ~{_duration(progress.remaining)} left"
         about = f" (shard {progress.shard})" if progress.shard is not None else ""
+        each = f" ({each})" if (each := _each(progress.tokens_by_model)) else ""
         print(
             f"{progress.event}{about}: {done}/{progress.requests} done "
             f"({progress.succeeded} succeeded, {progress.failed} failed, "
             f"{progress.pending} pending); batches: {in_flight}; "
-            f"{progress.tokens_enqueued:,} tokens enqueued; "
+            f"{progress.tokens_enqueued:,} tokens enqueued{each}; "
             f"{_duration(progress.elapsed)} elapsed{left}",
             file=self.stream,
             flush=True,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import signal
 from pathlib import Path
 from typing import Any
 
+import attrs
 import orjson
 import pytest
 
@@ -144,3 +146,61 @@ async def test_ctrl_c_exits_130_and_the_same_command_resumes(
     sent = [(r.method, r.path) for r in openai_emulator.requests]
     assert ("POST", "/v1/files") not in sent
     assert ("POST", "/v1/batches") not in sent
+
+
+async def test_a_job_of_two_models(cli: CLI, tmp_path: Path) -> None:
+    def request(n: int) -> dict[str, Any]:
+        item = chat_line(f"q{n}", f"n{n}")  # gpt-4o-mini
+        if n % 2:
+            item["body"] = {**item["body"], "model": "gpt-4o"}
+        return item
+
+    source = write_lines(tmp_path / "in.jsonl", [request(n) for n in range(8)])
+    out = tmp_path / "out.jsonl"
+    # One token a request: 4 to a shard, and 4 tokens in flight per model at most.
+    limits = ("--shard-requests", "4", "--max-enqueued-tokens", "4")
+
+    run = await cli("run", str(source), "--out", str(out), *limits, "--json", *FAST)
+
+    assert run.code == 0, run.err
+    *events, report = run.json_lines()
+    assert report["models"] == ["gpt-4o", "gpt-4o-mini"]
+    assert report["tokens_by_model"] == {"gpt-4o": 0, "gpt-4o-mini": 0}
+    assert all(set(event["tokens_by_model"]) == set(report["models"]) for event in events)
+    assert max(max(event["tokens_by_model"].values()) for event in events) == 4
+    results = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    assert [r["custom_id"] for r in results] == [f"q{n}" for n in range(8)]
+    assert [r["response"]["body"]["model"] for r in results] == ["gpt-4o-mini", "gpt-4o"] * 4
+
+    status = await run_cli("run", "--status", "--state", f"{out}.job", env=base_env())
+    assert status.code == 0, status.err
+    details = dict(line.split(None, 1) for line in status.out.splitlines() if "  " in line)
+    assert details["models"].strip() == "gpt-4o, gpt-4o-mini"
+    assert " ".join(details["tokens"].split()) == "enqueued 0 (bytes/4): gpt-4o 0, gpt-4o-mini 0"
+
+
+def test_progress_shows_the_tokens_of_each_model() -> None:
+    from openai_batches import JobProgress
+    from openai_batches.cli._output import Output
+    from openai_batches.cli._run import _ProgressPrinter
+
+    stream = io.StringIO()
+    printer = _ProgressPrinter(Output(json=False), stream=stream)
+    progress = JobProgress(
+        event="submitted",
+        requests=10,
+        succeeded=2,
+        failed=0,
+        pending=8,
+        batches={"validating": 2},
+        tokens_enqueued=1_500,
+        tokens_by_model={"gpt-4o": 1_200, "gpt-4o-mini": 300},
+        elapsed=3.0,
+        remaining=None,
+        shard=2,
+    )
+    printer(progress)
+    printer(attrs.evolve(progress, tokens_enqueued=300, tokens_by_model={"gpt-4o-mini": 300}))
+    first, second = stream.getvalue().splitlines()
+    assert "; 1,500 tokens enqueued (gpt-4o 1,200, gpt-4o-mini 300); " in first
+    assert "; 300 tokens enqueued; " in second  # one model: no breakdown
