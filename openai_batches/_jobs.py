@@ -650,6 +650,9 @@ class _Runner:
                     create_since=time.time(),
                 )
             assert shard.file_id is not None
+            if self.client.api_version is not None:
+                # Azure refuses a batch on a file it has not processed yet.
+                await self.client.files.wait_for_processing(shard.file_id, polling=self.polling)
             batch = await self.client.batches.create(
                 input_file_id=shard.file_id,
                 endpoint=self.meta["endpoint"],

@@ -432,3 +432,23 @@ async def test_the_emulator_checks_versions_and_tokens() -> None:
         async with emu.client(azure_ad_token="good", max_retries=0) as client:
             with pytest.raises(NotFoundError, match="batch_x"):
                 await client.batches.retrieve("batch_x")
+
+
+async def test_a_job_waits_for_its_files_to_be_processed(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    # Without the wait, the batch on a file still pending is refused, and the job fails.
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(line("q-1", "one") + line("q-2", "two"))
+
+    async def sleep(seconds: float) -> None:
+        assert isinstance(emulator.clock, ManualClock)
+        emulator.clock.advance(seconds)
+        await asyncio.sleep(0)
+
+    polling = Polling(sleep=sleep, clock=emulator.clock.now)
+    async with emulator.client(azure_ad_token_provider=lambda: "t") as client:
+        report = await client.jobs.run(path, tmp_path / "out.jsonl", polling=polling)
+    assert (report.succeeded, report.failed) == (2, 0)
+    creates = [r for r in emulator.requests if r.method == "POST" and r.path.endswith("/batches")]
+    assert len(creates) == 1  # created once, on a processed file
