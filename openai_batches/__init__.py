@@ -8,6 +8,7 @@ to the cost of importing aiohttp alone.
 
 from typing import TYPE_CHECKING, Any
 
+from ._capture import ResponseInfo, capture_responses
 from ._client import Client
 from ._errors import (
     APIConnectionError,
@@ -36,6 +37,7 @@ from ._errors import (
     UnprocessableEntityError,
     WaitTimeoutError,
 )
+from ._options import Extra
 from ._retry import RetryPolicy
 from ._types import USE_CLIENT_DEFAULT, Timeout
 from ._version import __version__
@@ -69,6 +71,7 @@ __all__ = [
     "ClientClosedError",
     "ConflictError",
     "DownloadSizeError",
+    "Extra",
     "FileDeleted",
     "FileObject",
     "FilePurpose",
@@ -95,6 +98,7 @@ __all__ = [
     "RateLimitError",
     "RedirectError",
     "RequestWriter",
+    "ResponseInfo",
     "ResponseValidationError",
     "ResultError",
     "ResultFailure",
@@ -113,6 +117,7 @@ __all__ = [
     "WebhookEventType",
     "Webhooks",
     "__version__",
+    "capture_responses",
     "check_batch_input",
     "concurrent_map",
     "encode_requests",
