@@ -600,6 +600,7 @@ class Files:
         *,
         read_timeout: float | None = READ_TIMEOUT,
         on_progress: Callable[[int, int], object] | None = None,
+        **extra: Unpack[Extra],
     ) -> FileObject | None:
         """Save a file's content at ``path``, whole or not at all.
 
@@ -615,6 +616,8 @@ class Files:
             path: The file to save it as, in a directory that exists.
             read_timeout: The longest wait between two reads (more than 0, or ``None``).
             on_progress: Called with ``(bytes received, file size)`` after each chunk.
+            **extra: ``extra_headers``, ``extra_query`` (see :class:`Extra`), with the
+                content's request (not the look-up of the file's size).
 
         Returns:
             The file's details, or ``None`` (and nothing written) for a ``None`` or ``""`` id.
@@ -628,6 +631,7 @@ class Files:
             DownloadSizeError: The content's size is not the file's ``bytes``.
         """
         check_seconds("read_timeout", read_timeout)
+        options = options_of(extra, why=_GET_CONTENT)
         if _no_file(file_id):
             return None
         assert file_id is not None
@@ -640,7 +644,9 @@ class Files:
         fd, temp = _create_beside(directory, name)
         out = _open_fd(fd)
         try:
-            received = await self._write_content(out, info, target, read_timeout, on_progress)
+            received = await self._write_content(
+                out, info, target, read_timeout, on_progress, options
+            )
             if received != info.bytes:
                 raise DownloadSizeError(
                     f"Downloading {file_id} to {target} got {received} bytes but the file has "
@@ -663,12 +669,15 @@ class Files:
         target: str,
         read_timeout: float | None,
         on_progress: Callable[[int, int], object] | None,
+        options: RequestOptions | None = None,
     ) -> int:
         """Copy the content into ``out``; return the byte count."""
         received = 0
         batch: list[bytes] = []
         batched = 0
-        chunks = self._chunks(info.id, 1 << 16, read_timeout, info.bytes, info.filename)
+        chunks = self._chunks(
+            info.id, 1 << 16, read_timeout, info.bytes, info.filename, options=options
+        )
         try:
             async with aclosing(chunks):
                 async for chunk in chunks:

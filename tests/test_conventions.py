@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -223,7 +224,7 @@ async def test_extra_query_and_headers_go_with_every_page(server: LoopbackServer
 
 
 async def test_extras_reach_uploads_in_parts_and_file_content(
-    openai_emulator: Emulator,
+    openai_emulator: Emulator, tmp_path: Path
 ) -> None:
     extra = {"extra_headers": {"X-Trace": "t1"}, "extra_query": {"trace": "1"}}
     async with openai_emulator.client() as client:
@@ -234,10 +235,14 @@ async def test_extras_reach_uploads_in_parts_and_file_content(
         content = b"".join(
             [c async for c in client.files.content(file.id, expected_bytes=9, **extra)]
         )
+        await client.files.download(file.id, tmp_path / "a.jsonl", **extra)
         await client.files.delete(file.id, **extra)
-    assert content == b'{"a": 1}\n'
+    assert content == (tmp_path / "a.jsonl").read_bytes() == b'{"a": 1}\n'
     assert len(uploads) == 3  # create, one part, complete
-    tail = [*uploads, *openai_emulator.requests[-2:]]
+    requests = openai_emulator.requests
+    tail = [*uploads, requests[-4], requests[-2], requests[-1]]  # content, content, delete
+    assert [r.method for r in tail[3:]] == ["GET", "GET", "DELETE"]
+    assert all(r.path.endswith("/content") for r in tail[3:5])
     assert all(r.headers.get("X-Trace") == "t1" and r.query.get("trace") == "1" for r in tail)
 
 
