@@ -1,6 +1,6 @@
 """Per-call options: the extra headers, query parameters and body fields of one call.
 
-Every public method that makes a request takes them as keyword arguments, typed once
+The public methods that map to an API operation take them as keyword arguments, typed once
 here (:class:`Extra`) and carried as one :class:`RequestOptions` down the one request
 path (``_api.py``), which merges them into each attempt.
 """
@@ -16,7 +16,7 @@ __all__ = ["Extra", "RequestOptions", "check_headers", "options_of"]
 
 
 class Extra(TypedDict, total=False):
-    """The per-call extras every request-making method takes, as openai-python's.
+    """The per-call extras of the methods that map to an API operation, as openai-python's.
 
     They go with the request the method makes, on top of the client's
     ``default_headers`` and ``default_query`` and the method's own parameters (the
