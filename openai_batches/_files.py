@@ -535,7 +535,7 @@ class Files:
         if _no_file(file_id):
             return _nothing()
         assert file_id is not None
-        return self._chunks(file_id, chunk_size, read_timeout, expected_bytes, options=options)
+        return self._chunks(file_id, chunk_size, read_timeout, expected_bytes, None, options)
 
     def lines(
         self,
@@ -675,9 +675,7 @@ class Files:
         received = 0
         batch: list[bytes] = []
         batched = 0
-        chunks = self._chunks(
-            info.id, 1 << 16, read_timeout, info.bytes, info.filename, options=options
-        )
+        chunks = self._chunks(info.id, 1 << 16, read_timeout, info.bytes, info.filename, options)
         try:
             async with aclosing(chunks):
                 async for chunk in chunks:
