@@ -171,7 +171,8 @@ class Client:
     Raises:
         OpenAIError: No API key was given and ``OPENAI_API_KEY`` is not set.
         TypeError: Both ``max_retries`` and ``retry_policy`` were given, or
-            ``retry_policy`` is not a :class:`RetryPolicy`.
+            ``retry_policy`` is not a :class:`RetryPolicy`; ``api_key`` is neither a
+            string nor a function.
         ValueError: ``max_retries`` is not a whole number >= 0; ``base_url`` is not an
             http(s) URL, or plain http to another machine without ``allow_insecure_http``;
             or a header value (the key, the organization, the project, a default header)
