@@ -8,6 +8,7 @@ to the cost of importing aiohttp alone.
 
 from typing import TYPE_CHECKING, Any
 
+from ._capture import ResponseInfo, capture_responses
 from ._client import Client
 from ._errors import (
     APIConnectionError,
@@ -37,6 +38,7 @@ from ._errors import (
     WaitTimeoutError,
 )
 from ._events import Event, OnEvent, PageEvent, PollEvent, RequestEvent, RetryEvent
+from ._options import Extra
 from ._retry import RetryPolicy
 from ._types import USE_CLIENT_DEFAULT, Timeout
 from ._version import __version__
@@ -71,6 +73,7 @@ __all__ = [
     "ConflictError",
     "DownloadSizeError",
     "Event",
+    "Extra",
     "FileDeleted",
     "FileObject",
     "FilePurpose",
@@ -101,6 +104,7 @@ __all__ = [
     "RedirectError",
     "RequestEvent",
     "RequestWriter",
+    "ResponseInfo",
     "ResponseValidationError",
     "ResultError",
     "ResultFailure",
@@ -120,6 +124,7 @@ __all__ = [
     "WebhookEventType",
     "Webhooks",
     "__version__",
+    "capture_responses",
     "check_batch_input",
     "concurrent_map",
     "encode_requests",

@@ -4,6 +4,10 @@ Each call is an attempt (the transport's :meth:`~Transport.send` or
 :meth:`~Transport.open`, the status checked, the body decoded by the caller's function)
 run through :func:`~openai_batches._retry.retrying`, the one retry loop, so requests,
 uploads and streams retry, and recover from lost answers, the same way.
+
+Each attempt asks for its headers anew (an API key from a function is fetched per
+attempt) and adds the call's extras (:class:`~openai_batches._options.RequestOptions`);
+each answer is noted for :func:`~openai_batches.capture_responses`.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
+from ._capture import note_response
 from ._decode import Response
 from ._errors import APIConnectionError, APIError, APIStatusError, status_error
 from ._events import Emit, RequestEvent, RetryEvent
+from ._options import RequestOptions
 from ._retry import RetryPolicy, retrying
 from ._sources import FilePart, FormField
 from ._transport import Stream, Transport
@@ -30,6 +36,34 @@ T = TypeVar("T")
 A = TypeVar("A", bound="_Answer")
 
 Params = Mapping[str, str | int]
+#: Makes the headers of one attempt, such as ``Authorization`` from a key function.
+Auth = Callable[[], Awaitable[Mapping[str, str]]]
+
+
+def _merged(
+    options: RequestOptions | None, method: str, params: Params | None, json: Any, form: object
+) -> tuple[Params | None, Any]:
+    """The query and JSON body of a call with its extras (which win on a clash).
+
+    Raises:
+        TypeError: ``extra_body`` for a request that cannot carry it.
+    """
+    if options is None:
+        return params, json
+    if options.query:
+        params = {**(params or {}), **options.query}
+    if options.body:
+        if form is not None:
+            raise TypeError(
+                "extra_body cannot be sent with a multipart upload; "
+                "use extra_query or extra_headers"
+            )
+        if json is None and method != "POST":
+            raise TypeError(f"extra_body cannot be sent with a {method} request, which has no body")
+        if json is not None and not isinstance(json, Mapping):
+            raise TypeError("extra_body can only be merged into a JSON object body")
+        json = {**(json or {}), **options.body}
+    return params, json
 
 
 def _timeout(timeout: TimeoutTypes | UseClientDefault) -> Timeout | None:
@@ -138,17 +172,35 @@ class API:
         transport: Makes each attempt.
         retry: The client's retry policy.
         emit: Hands events to the client's ``on_event``; ``None`` when there is none.
+        auth: Awaited before each attempt for headers to add (a key from a function, an
+            Entra ID token); ``None`` when the transport's own headers say it all.
     """
 
-    def __init__(self, transport: Transport, retry: RetryPolicy, emit: Emit | None = None) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        retry: RetryPolicy,
+        emit: Emit | None = None,
+        auth: Auth | None = None,
+    ) -> None:
         self.transport = transport
         self.retry = retry
         self.emit = emit
+        self.auth = auth
 
     def _observer(self, method: str, path: str) -> _Observer | None:
         if self.emit is None and not log.isEnabledFor(logging.DEBUG):
             return None
         return _Observer(method, f"{self.transport.base_url}/{path}", self.emit)
+
+    async def _headers(self, options: RequestOptions | None) -> Mapping[str, str] | None:
+        """One attempt's headers on top of the transport's: the key's, then the call's."""
+        extra = None if options is None else options.headers
+        if self.auth is None:
+            return extra
+        with self.transport.abortable():  # a slow key function must not outlive close()
+            headers = await self.auth()
+        return headers if extra is None else {**headers, **extra}
 
     async def request(
         self,
@@ -164,6 +216,7 @@ class API:
         recover: Callable[[], Awaitable[T | None]] | None = None,
         recover_statuses: Collection[int] = (),
         resend_unknown: bool = True,
+        options: RequestOptions | None = None,
     ) -> T:
         """Send a request, retrying as the policy says, and decode its 2xx answer.
 
@@ -180,8 +233,10 @@ class API:
             recover: See :func:`~openai_batches._retry.retrying`.
             recover_statuses: See :func:`~openai_batches._retry.retrying`.
             resend_unknown: See :func:`~openai_batches._retry.retrying`.
+            options: The call's extra headers, query and body.
 
         Raises:
+            TypeError: ``extra_body`` for a request that cannot carry it (before sending).
             APIStatusError: A 3xx (RedirectError), 4xx or 5xx answer, after any retries.
             APIConnectionError: No answer, after any retries.
             ResponseValidationError: A 2xx answer that ``parse`` cannot read.
@@ -189,13 +244,16 @@ class API:
         transport = self.transport
         per_call = _timeout(timeout)
         sources = [field.source for field in form or () if isinstance(field, FilePart)]
+        params, json = _merged(options, method, params, json, form)
         observer = self._observer(method, path)
 
         async def attempt() -> T:
+            headers = await self._headers(options)
             sending = transport.send(
-                method, path, params=params, json=json, form=form, timeout=per_call
+                method, path, params=params, json=json, form=form, timeout=per_call, headers=headers
             )
             response = await (sending if observer is None else observer.around(sending))
+            note_response(response.status, response.headers, method, response.url)
             if response.status >= 300:
                 raise _error(
                     transport.base_url,
@@ -228,6 +286,7 @@ class API:
         params: Params | None = None,
         read_timeout: float | None = 300.0,
         max_retries: int | None = None,
+        options: RequestOptions | None = None,
     ) -> StreamContext:
         """Open a request whose body is read in chunks, for large downloads.
 
@@ -237,11 +296,16 @@ class API:
         rather than returning a half-read one to the pool.
         """
         transport = self.transport
+        params, _ = _merged(options, method, params, None, None)
         observer = self._observer(method, path)
 
         async def attempt() -> Stream:
-            opening = transport.open(method, path, params=params, read_timeout=read_timeout)
+            headers = await self._headers(options)
+            opening = transport.open(
+                method, path, params=params, read_timeout=read_timeout, headers=headers
+            )
             stream = await (opening if observer is None else observer.around(opening))
+            note_response(stream.status, stream.headers, method, stream.url)
             if stream.status >= 300:
                 body = await stream.read_error_body()
                 raise _error(

@@ -14,7 +14,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Mapping
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, Unpack, overload
 
 import attrs
 
@@ -25,6 +25,7 @@ from ._expiry import ExpiresAfter, check_expires_after, expires_after_json
 from ._filters import Seconds, batch_filter, filter_pages
 from ._many import Ids, call_many
 from ._models import Batch, BatchStatus, Page
+from ._options import Extra, RequestOptions, options_of
 from ._pagination import (
     RawPage,
     check_cursor,
@@ -88,6 +89,8 @@ _LOOKUP_PAGES = 5
 _CANCELLED = frozenset({BatchStatus.CANCELLING, BatchStatus.CANCELLED})
 #: A cancel that met these may be sent again.
 _CANCELLABLE = frozenset({BatchStatus.VALIDATING, BatchStatus.IN_PROGRESS})
+#: Why a walk takes no ``extra_body``.
+_GET_PAGES = "a listing sends GET requests, which have no body"
 #: A cancel answered 409 looks at the batch before trying again.
 _CONFLICT = frozenset({409})
 
@@ -185,6 +188,7 @@ class Batches:
         output_expires_after: ExpiresAfter | None = None,
         idempotency_key: str | GenerateKey | None = GENERATE_KEY,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> Batch:
         """Start a batch on an uploaded ``purpose="batch"`` file, safe to retry.
 
@@ -210,6 +214,7 @@ class Batches:
                 ``None`` to send no key: then a create whose outcome is unknown is
                 raised, never retried, and all 16 metadata pairs are yours.
             timeout: Each attempt's timeout, instead of the client's.
+            **extra: ``extra_headers``, ``extra_query``, ``extra_body`` (see :class:`Extra`).
 
         Raises:
             ValueError: An argument breaks the API's limits (before any request).
@@ -221,10 +226,14 @@ class Batches:
         body = create_body(
             input_file_id, endpoint, completion_window, metadata, output_expires_after, key
         )
-        return await self._create(body, key, timeout)
+        return await self._create(body, key, timeout, options_of(extra))
 
     async def _create(
-        self, body: dict[str, Any], key: str | None, timeout: TimeoutTypes | UseClientDefault
+        self,
+        body: dict[str, Any],
+        key: str | None,
+        timeout: TimeoutTypes | UseClientDefault,
+        options: RequestOptions | None = None,
     ) -> Batch:
         since = time.time()
         missed = False
@@ -246,6 +255,7 @@ class Batches:
             timeout=timeout,
             recover=find if key is not None else None,
             resend_unknown=False,
+            options=options,
         )
         if missed:
             # A search found nothing and the create was sent again: the lost attempt may
@@ -321,19 +331,34 @@ class Batches:
                 )
 
     async def retrieve(
-        self, batch_id: str, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
+        self,
+        batch_id: str,
+        *,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> Batch:
         """Fetch a batch by id.
+
+        Args:
+            batch_id: The batch's id.
+            timeout: This call's timeout, instead of the client's.
+            **extra: ``extra_headers``, ``extra_query``, ``extra_body`` (see :class:`Extra`).
 
         Raises:
             ValueError: ``batch_id`` is empty.
             NotFoundError: There is no such batch.
         """
         path = encode_path("batches/{}", batch_id)
-        return await self._api.request("GET", path, decoder(Batch), timeout=timeout)
+        return await self._api.request(
+            "GET", path, decoder(Batch), timeout=timeout, options=options_of(extra)
+        )
 
     async def cancel(
-        self, batch_id: str, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
+        self,
+        batch_id: str,
+        *,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> Batch:
         """Ask the API to cancel a batch; it goes to ``cancelling``, then ``cancelled``.
 
@@ -342,6 +367,11 @@ class Batches:
         and that batch is returned; if it is finalizing or final, ConflictError is raised
         at once, noting its status; only while it is still validating or in progress is
         the cancel sent again, as the retry policy allows.
+
+        Args:
+            batch_id: The batch's id.
+            timeout: Each attempt's timeout, instead of the client's.
+            **extra: ``extra_headers``, ``extra_query``, ``extra_body`` (see :class:`Extra`).
 
         Returns:
             The batch as the API answered, usually ``cancelling``.
@@ -352,6 +382,7 @@ class Batches:
             ConflictError: The batch can no longer be cancelled.
         """
         path = encode_path("batches/{}/cancel", batch_id)
+        options = options_of(extra)
 
         async def settle() -> Batch | None:
             batch = await self.retrieve(batch_id, timeout=timeout)
@@ -368,6 +399,7 @@ class Batches:
             timeout=timeout,
             recover=settle,
             recover_statuses=_CONFLICT,
+            options=options,
         )
 
     @overload
@@ -571,6 +603,7 @@ class Batches:
         after: str | None = None,
         prefetch: int = 0,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> AsyncGenerator[Page[Batch], None]:
         """Walk the batches page by page, newest first.
 
@@ -581,13 +614,15 @@ class Batches:
                 current one (``0``: each page when it is asked for). Close the walk
                 (``contextlib.aclosing``) to cancel a request fetched ahead at once.
             timeout: Each page's timeout, instead of the client's.
+            **extra: ``extra_headers``, ``extra_query`` (see :class:`Extra`), with each page.
 
         Raises:
             ValueError: ``limit`` is out of range (raised at once, before any request).
             PaginationError: The API's cursors do not advance.
         """
         ahead = check_prefetch(prefetch)
-        return structured_pages(prefetch_pages(self._walk(limit, after, timeout), ahead), Batch)
+        walk = self._walk(limit, after, timeout, options_of(extra, why=_GET_PAGES))
+        return structured_pages(prefetch_pages(walk, ahead), Batch)
 
     def list(
         self,
@@ -602,6 +637,7 @@ class Batches:
         max_items: int | None = None,
         prefetch: int = 0,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> AsyncGenerator[Batch, None]:
         """Walk every batch, newest first, fetching pages of ``limit`` as needed.
 
@@ -633,13 +669,17 @@ class Batches:
             metadata=metadata,
             max_items=max_items,
         )
-        walk = self._walk(limit, after, timeout)
+        walk = self._walk(limit, after, timeout, options_of(extra, why=_GET_PAGES))
         if walk_filter is not None:
             walk = filter_pages(walk, walk_filter)
         return iter_items(prefetch_pages(walk, ahead), Batch)
 
     def _walk(
-        self, limit: int, after: str | None, timeout: TimeoutTypes | UseClientDefault
+        self,
+        limit: int,
+        after: str | None,
+        timeout: TimeoutTypes | UseClientDefault,
+        options: RequestOptions | None = None,
     ) -> AsyncGenerator[RawPage, None]:
         check_limit(limit, MAX_BATCHES_PAGE)
         api = self._api
@@ -648,7 +688,9 @@ class Batches:
             params: dict[str, str | int] = {"limit": limit}
             if cursor is not None:
                 params["after"] = cursor
-            return api.request("GET", "batches", as_is, params=params, timeout=timeout)
+            return api.request(
+                "GET", "batches", as_is, params=params, timeout=timeout, options=options
+            )
 
         return walk_pages(fetch, check_cursor(after), api.emit)
 

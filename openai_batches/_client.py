@@ -2,30 +2,37 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
-from ._api import API
+import attrs
+
+from ._api import API, Auth
 from ._errors import OpenAIError
 from ._events import OnEvent, emitter
+from ._options import check_headers
 from ._retry import RetryPolicy
 from ._transport import Transport
-from ._types import Timeout, TimeoutTypes
+from ._types import USE_CLIENT_DEFAULT, Timeout, TimeoutTypes, UseClientDefault
 
 if TYPE_CHECKING:
     import aiohttp
 
-    from ._azure import AzureADTokenProvider
+    from ._azure import AzureADTokenProvider, AzureSettings
     from ._batches import Batches
     from ._files import Files
     from ._jobs import Jobs
     from ._uploads import Uploads
     from ._webhooks import Webhooks
 
-__all__ = ["DEFAULT_BASE_URL", "Client"]
+__all__ = ["DEFAULT_BASE_URL", "ApiKey", "Client"]
+
+#: An API key, or a function (plain or async) that returns one, called before each attempt.
+ApiKey: TypeAlias = "str | Callable[[], str] | Callable[[], Awaitable[str]]"
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_TIMEOUT = Timeout()
@@ -60,6 +67,50 @@ def identity_headers(api_key: str, organization: str | None, project: str | None
     return headers
 
 
+class _Key:
+    """Holds the key (or its function) for copies of the client; never shows it."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: ApiKey) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "<api_key>"
+
+
+def _key_auth(key: Callable[[], str | Awaitable[str]]) -> Auth:
+    """The ``Authorization`` header of each attempt, from a function returning the key."""
+
+    async def auth() -> Mapping[str, str]:
+        try:
+            value = key()
+            if inspect.isawaitable(value):
+                value = await value
+        except Exception as exc:
+            raise OpenAIError(f"The api_key function failed: {exc!r}") from exc
+        if not isinstance(value, str) or not value:
+            raise OpenAIError(
+                f"The api_key function must return a non-empty string, got {type(value).__name__}"
+            )
+        try:
+            return {"Authorization": f"Bearer {_header_value('api_key', value)}"}
+        except ValueError as exc:
+            raise OpenAIError(
+                f"The api_key function returned a key that cannot be sent: {exc}"
+            ) from exc
+
+    return auth
+
+
+def _query(query: Mapping[str, str | int] | None) -> dict[str, str | int]:
+    if query is None:
+        return {}
+    if not isinstance(query, Mapping):
+        raise TypeError(f"default_query must be a mapping, got {type(query).__name__}")
+    return dict(query)
+
+
 def _env(name: str) -> str | None:
     # An empty variable counts as unset, as in openai-python.
     return os.environ.get(name) or None
@@ -92,7 +143,10 @@ class Client:
     client may be built anywhere (at import time, in a FastAPI lifespan, in a fixture).
 
     Args:
-        api_key: The secret key; defaults to ``OPENAI_API_KEY``.
+        api_key: The secret key; defaults to ``OPENAI_API_KEY``. Or a function, plain or
+            async, returning it: called before each attempt (retries included) and its
+            answer kept for that attempt only, for keys that rotate. Its failures raise
+            OpenAIError, with its exception chained.
         base_url: The API's base URL, path included; defaults to ``OPENAI_BASE_URL``,
             then ``https://api.openai.com/v1``.
         organization: Sent as ``OpenAI-Organization``; defaults to ``OPENAI_ORG_ID``.
@@ -110,6 +164,11 @@ class Client:
         allow_insecure_http: Accept a plain ``http://`` base URL to another machine,
             which sends the key unencrypted. Without it only ``https://`` and this
             machine (``localhost``, ``127.0.0.0/8``, ``::1``) are accepted.
+        default_headers: Headers sent with every request, over the client's own
+            (``Authorization`` from a key function aside); a call's ``extra_headers``
+            go over them.
+        default_query: Query parameters sent with every request; a call's own
+            parameters and ``extra_query`` go over them.
         on_event: Called with a typed event for each HTTP attempt, retry, page of a
             walk and poll of a wait, to feed metrics or traces (see
             :class:`RequestEvent`); a function or a coroutine function. What it raises
@@ -118,17 +177,18 @@ class Client:
     Raises:
         OpenAIError: No API key was given and ``OPENAI_API_KEY`` is not set.
         TypeError: Both ``max_retries`` and ``retry_policy`` were given, or
-            ``retry_policy`` is not a :class:`RetryPolicy`.
+            ``retry_policy`` is not a :class:`RetryPolicy`; ``api_key`` is neither a
+            string nor a function.
         ValueError: ``max_retries`` is not a whole number >= 0; ``base_url`` is not an
             http(s) URL, or plain http to another machine without ``allow_insecure_http``;
-            or a header value (the key, the organization, the project) has a line break or
-            another control character.
+            or a header value (the key, the organization, the project, a default header)
+            has a line break or another control character.
         TypeError: ``on_event`` is not callable.
     """
 
     def __init__(
         self,
-        api_key: str | None = None,
+        api_key: ApiKey | None = None,
         *,
         base_url: str | None = None,
         organization: str | None = None,
@@ -140,6 +200,8 @@ class Client:
         webhook_secret: str | None = None,
         allow_insecure_http: bool = False,
         on_event: OnEvent | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        default_query: Mapping[str, str | int] | None = None,
     ) -> None:
         api_key = api_key or _env("OPENAI_API_KEY")
         if not api_key:
@@ -147,20 +209,23 @@ class Client:
                 "No API key: pass api_key=... to Client() or set the OPENAI_API_KEY "
                 "environment variable."
             )
+        self._api_key = _Key(api_key)
+        self.base_url = base_url or _env("OPENAI_BASE_URL") or DEFAULT_BASE_URL
         self.organization = organization or _env("OPENAI_ORG_ID")
         self.project = project or _env("OPENAI_PROJECT_ID")
         self.api_version: str | None = None
-        self._setup(
-            base_url=base_url or _env("OPENAI_BASE_URL") or DEFAULT_BASE_URL,
-            headers=identity_headers(api_key, self.organization, self.project),
+        self._azure: AzureSettings | None = None
+        self._settle(
             timeout=timeout,
             max_retries=max_retries,
-            session=session,
             retry_policy=retry_policy,
             webhook_secret=webhook_secret,
             allow_insecure_http=allow_insecure_http,
+            default_headers=default_headers,
+            default_query=default_query,
             on_event=on_event,
         )
+        self._connect(session=session, parent=None)
 
     @classmethod
     def azure(
@@ -225,53 +290,74 @@ class Client:
             azure_ad_token_provider=azure_ad_token_provider,
         )
         self = cls.__new__(cls)
+        self._api_key = _Key("-")  # unused: the credential is in the Azure settings
+        self.base_url = settings.base_url
         self.organization = None
         self.project = None
         self.api_version = settings.api_version
-        self._setup(
-            base_url=settings.base_url,
-            headers=settings.headers,
+        self._azure = settings
+        self._settle(
             timeout=timeout,
             max_retries=max_retries,
-            session=session,
             retry_policy=retry_policy,
             webhook_secret=webhook_secret,
             allow_insecure_http=allow_insecure_http,
-            query=settings.query,
-            auth=settings.auth,
+            default_headers=None,
+            default_query=None,
             on_event=on_event,
         )
+        self._connect(session=session, parent=None)
         return self
 
-    def _setup(
+    def _settle(
         self,
         *,
-        base_url: str,
-        headers: Mapping[str, str],
         timeout: TimeoutTypes,
         max_retries: int | None,
-        session: aiohttp.ClientSession | None,
         retry_policy: RetryPolicy | None,
         webhook_secret: str | None,
         allow_insecure_http: bool,
-        query: Mapping[str, str] | None = None,
-        auth: Callable[[], Awaitable[Mapping[str, str]]] | None = None,
-        on_event: OnEvent | None = None,
+        default_headers: Mapping[str, str] | None,
+        default_query: Mapping[str, str | int] | None,
+        on_event: OnEvent | None,
     ) -> None:
-        self.base_url = base_url
+        """Check and keep the settings both constructors share."""
         self.timeout = Timeout.of(timeout)
         self.retry_policy = _retry_policy(max_retries, retry_policy)
         self.webhook_secret = webhook_secret or _env("OPENAI_WEBHOOK_SECRET")
+        self.default_headers = check_headers("default_headers", default_headers or {})
+        self.default_query = _query(default_query)
+        self._allow_insecure_http = allow_insecure_http
+        self._emit = emitter(on_event)
+
+    def _connect(self, *, session: aiohttp.ClientSession | None, parent: Transport | None) -> None:
+        """Build the transport and the requests from the settings; resources come later."""
+        key = self._api_key.value
+        auth: Auth | None = None
+        query: Mapping[str, str | int] = self.default_query
+        if self._azure is not None:
+            headers = dict(self._azure.headers)
+            auth = self._azure.auth
+            query = {**self._azure.query, **self.default_query}
+        elif isinstance(key, str):
+            headers = identity_headers(key, self.organization, self.project)
+        elif callable(key):
+            # The key comes with each attempt; only the rest is checked now.
+            headers = identity_headers("-", self.organization, self.project)
+            del headers["Authorization"]
+            auth = _key_auth(key)
+        else:
+            raise TypeError(f"api_key must be a string or a function, got {type(key).__name__}")
         self._transport = Transport(
             base_url=self.base_url,
-            headers=headers,
+            headers={**headers, **self.default_headers},
             timeout=self.timeout,
             session=session,
-            allow_insecure_http=allow_insecure_http,
+            allow_insecure_http=self._allow_insecure_http,
             query=query,
-            auth=auth,
+            parent=parent,
         )
-        self._api = API(self._transport, self.retry_policy, emitter(on_event))
+        self._api = API(self._transport, self.retry_policy, emit=self._emit, auth=auth)
         self.base_url = self._transport.base_url
         self._uploads: Uploads | None = None
         self._files: Files | None = None
@@ -326,6 +412,71 @@ class Client:
 
             self._webhooks = Webhooks(self)
         return self._webhooks
+
+    def with_options(
+        self,
+        *,
+        api_key: ApiKey | UseClientDefault = USE_CLIENT_DEFAULT,
+        base_url: str | UseClientDefault = USE_CLIENT_DEFAULT,
+        organization: str | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        project: str | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+        retry_policy: RetryPolicy | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        default_query: Mapping[str, str | int] | None = None,
+    ) -> Client:
+        """Return a copy of this client with other settings, sharing its connections.
+
+        The copy uses this client's aiohttp session (created or borrowed), so it costs no
+        new connection pool. Closing the copy ends its own calls in flight and leaves the
+        session open; closing this client closes the session and every copy. Settings
+        not given are this client's; ``default_headers`` and ``default_query`` are added
+        to this client's. Environment variables are not read again.
+
+        Example::
+
+            patient = client.with_options(timeout=120, max_retries=5)
+
+        Raises:
+            TypeError: Both ``max_retries`` and ``retry_policy`` were given.
+            ValueError: As for :class:`Client`.
+        """
+        if max_retries is not None and retry_policy is None:
+            policy = attrs.evolve(self.retry_policy, max_retries=max_retries)
+        elif max_retries is None and retry_policy is None:
+            policy = self.retry_policy
+        else:
+            policy = _retry_policy(max_retries, retry_policy)
+        copy = Client.__new__(Client)
+        if api_key is USE_CLIENT_DEFAULT:
+            copy._api_key = self._api_key
+        elif not api_key:
+            raise OpenAIError("with_options() was given an empty api_key")
+        else:
+            copy._api_key = _Key(api_key)
+        copy.base_url = self.base_url if base_url is USE_CLIENT_DEFAULT else base_url
+        copy.organization = (
+            self.organization if organization is USE_CLIENT_DEFAULT else organization
+        )
+        copy.project = self.project if project is USE_CLIENT_DEFAULT else project
+        copy.timeout = self.timeout if timeout is USE_CLIENT_DEFAULT else Timeout.of(timeout)
+        copy.retry_policy = policy
+        copy.webhook_secret = self.webhook_secret
+        copy.default_headers = {
+            **self.default_headers,
+            **check_headers("default_headers", default_headers or {}),
+        }
+        copy.default_query = {**self.default_query, **_query(default_query)}
+        copy._allow_insecure_http = self._allow_insecure_http
+        copy._emit = self._emit
+        copy.api_version = self.api_version
+        copy._azure = self._azure
+        if self._azure is not None and api_key is not USE_CLIENT_DEFAULT:
+            raise TypeError("an Azure client's credential is set by Client.azure(), not api_key")
+        copy._connect(session=None, parent=self._transport)
+        copy._uploads = copy._files = copy._batches = copy._webhooks = copy._jobs = None
+        return copy
 
     def __repr__(self) -> str:
         # Never the key.

@@ -29,7 +29,7 @@ import secrets
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
 from contextlib import aclosing, suppress
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, overload
+from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, Unpack, overload
 
 import attrs
 
@@ -40,6 +40,7 @@ from ._expiry import ExpiresAfter, check_expires_after
 from ._filters import Seconds, file_filter, filter_pages
 from ._many import Ids, call_many
 from ._models import FileDeleted, FileObject, Page
+from ._options import Extra, RequestOptions, options_of
 from ._pagination import (
     RawPage,
     check_cursor,
@@ -108,6 +109,12 @@ def _check_file_name(file_id: str) -> None:
         )
 
 
+#: Why a call takes no ``extra_body``.
+_GET_PAGES = "a listing sends GET requests, which have no body"
+_GET_CONTENT = "reading content sends a GET request, which has no body"
+_MULTIPART = "an upload is sent as a multipart form, not JSON; use extra_query or extra_headers"
+
+
 def _file_path(template: str, file_id: str) -> str:
     if file_id is None or file_id == "":
         raise ValueError("a file id is required; got an empty one")
@@ -144,6 +151,7 @@ class Files:
         use_uploads: bool | None = None,
         on_progress: OnUploadProgress | None = None,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> FileObject:
         """Upload a file.
 
@@ -166,11 +174,15 @@ class Files:
                 goes out in one request (from 0 again if the request is sent again), or
                 as each part is done in parts. Keep it quick; it runs on the event loop.
             timeout: This call's timeout (each request's, for uploads in parts).
+            **extra: ``extra_headers`` and ``extra_query`` (see :class:`Extra`), with each
+                request of an upload in parts; ``extra_body`` is refused (the upload is a
+                multipart form).
 
         Raises:
             FileNotFoundError: There is no file at the path.
             TypeError, ValueError: An argument is wrong (raised before any request).
         """
+        options = options_of(extra, why=_MULTIPART)
         check_purpose(purpose)
         seconds = check_expires_after(expires_after)
         if filename is not None and (not isinstance(filename, str) or not filename):
@@ -194,6 +206,7 @@ class Files:
                 expires_after=seconds,
                 on_progress=on_progress,
                 timeout=timeout,
+                **extra,
             )
         fields: list[FormField] = [("purpose", purpose)]
         if seconds is not None:
@@ -216,7 +229,13 @@ class Files:
             return await self._find_lost_upload(filename, purpose, nbytes, before, timeout)
 
         return await self._api.request(
-            "POST", "files", decoder(FileObject), form=fields, timeout=timeout, recover=recover
+            "POST",
+            "files",
+            decoder(FileObject),
+            form=fields,
+            timeout=timeout,
+            recover=recover,
+            options=options,
         )
 
     async def _files_before(
@@ -263,16 +282,27 @@ class Files:
         )
 
     async def retrieve(
-        self, file_id: str, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
+        self,
+        file_id: str,
+        *,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> FileObject:
         """Fetch a file's details by id.
+
+        Args:
+            file_id: The file's id.
+            timeout: This call's timeout, instead of the client's.
+            **extra: ``extra_headers``, ``extra_query``, ``extra_body`` (see :class:`Extra`).
 
         Raises:
             ValueError: ``file_id`` is empty or ``None``.
             NotFoundError: There is no such file.
         """
         path = _file_path("files/{}", file_id)
-        return await self._api.request("GET", path, decoder(FileObject), timeout=timeout)
+        return await self._api.request(
+            "GET", path, decoder(FileObject), timeout=timeout, options=options_of(extra)
+        )
 
     async def wait_for_processing(
         self, file_id: str, *, polling: Polling | None = None
@@ -306,16 +336,27 @@ class Files:
             interval = min(interval * polling.backoff, polling.max_interval)
 
     async def delete(
-        self, file_id: str, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
+        self,
+        file_id: str,
+        *,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> FileDeleted:
         """Delete a file.
+
+        Args:
+            file_id: The file's id.
+            timeout: This call's timeout, instead of the client's.
+            **extra: ``extra_headers``, ``extra_query``, ``extra_body`` (see :class:`Extra`).
 
         Raises:
             ValueError: ``file_id`` is empty or ``None``.
             NotFoundError: There is no such file (or it was already deleted).
         """
         path = _file_path("files/{}", file_id)
-        return await self._api.request("DELETE", path, decoder(FileDeleted), timeout=timeout)
+        return await self._api.request(
+            "DELETE", path, decoder(FileDeleted), timeout=timeout, options=options_of(extra)
+        )
 
     @overload
     def retrieve_many(
@@ -491,6 +532,7 @@ class Files:
         chunk_size: int = 1 << 16,
         read_timeout: float | None = READ_TIMEOUT,
         expected_bytes: int | None = None,
+        **extra: Unpack[Extra],
     ) -> AsyncGenerator[bytes, None]:
         """Yield a file's content in chunks of at most ``chunk_size`` bytes.
 
@@ -508,6 +550,8 @@ class Files:
             read_timeout: The longest wait for the next chunk (more than 0, or ``None``
                 for no limit); the whole transfer has no deadline.
             expected_bytes: The file's size, when you have it (``FileObject.bytes``).
+            **extra: ``extra_headers``, ``extra_query`` (see :class:`Extra`), with the
+                content's request (not the look-up of the file's size).
 
         Raises:
             NotFoundError: There is no such file.
@@ -522,10 +566,11 @@ class Files:
             or expected_bytes < 0
         ):
             raise ValueError(f"expected_bytes must be a whole number >= 0, got {expected_bytes!r}")
+        options = options_of(extra, why=_GET_CONTENT)
         if _no_file(file_id):
             return _nothing()
         assert file_id is not None
-        return self._chunks(file_id, chunk_size, read_timeout, expected_bytes)
+        return self._chunks(file_id, chunk_size, read_timeout, expected_bytes, None, options)
 
     def lines(
         self,
@@ -553,6 +598,7 @@ class Files:
         read_timeout: float | None,
         expected: int | None,
         filename: str | None = None,
+        options: RequestOptions | None = None,
     ) -> AsyncGenerator[bytes, None]:
         """The content, checked against the file's size (looked up when not given)."""
         if expected is None:
@@ -560,7 +606,9 @@ class Files:
             expected, filename = info.bytes, info.filename
         path = encode_path("files/{}/content", file_id)
         received = 0
-        async with self._api.stream("GET", path, read_timeout=read_timeout) as stream:
+        async with self._api.stream(
+            "GET", path, read_timeout=read_timeout, options=options
+        ) as stream:
             _check_media_type(stream, file_id, filename)
             announced = stream.content_length
             if announced is not None and announced != expected:
@@ -587,6 +635,7 @@ class Files:
         *,
         read_timeout: float | None = READ_TIMEOUT,
         on_progress: Callable[[int, int], object] | None = None,
+        **extra: Unpack[Extra],
     ) -> FileObject | None:
         """Save a file's content at ``path``, whole or not at all.
 
@@ -602,6 +651,8 @@ class Files:
             path: The file to save it as, in a directory that exists.
             read_timeout: The longest wait between two reads (more than 0, or ``None``).
             on_progress: Called with ``(bytes received, file size)`` after each chunk.
+            **extra: ``extra_headers``, ``extra_query`` (see :class:`Extra`), with the
+                content's request (not the look-up of the file's size).
 
         Returns:
             The file's details, or ``None`` (and nothing written) for a ``None`` or ``""`` id.
@@ -615,6 +666,7 @@ class Files:
             DownloadSizeError: The content's size is not the file's ``bytes``.
         """
         check_seconds("read_timeout", read_timeout)
+        options = options_of(extra, why=_GET_CONTENT)
         if _no_file(file_id):
             return None
         assert file_id is not None
@@ -627,7 +679,9 @@ class Files:
         fd, temp = _create_beside(directory, name)
         out = _open_fd(fd)
         try:
-            received = await self._write_content(out, info, target, read_timeout, on_progress)
+            received = await self._write_content(
+                out, info, target, read_timeout, on_progress, options
+            )
             if received != info.bytes:
                 raise DownloadSizeError(
                     f"Downloading {file_id} to {target} got {received} bytes but the file has "
@@ -650,12 +704,13 @@ class Files:
         target: str,
         read_timeout: float | None,
         on_progress: Callable[[int, int], object] | None,
+        options: RequestOptions | None = None,
     ) -> int:
         """Copy the content into ``out``; return the byte count."""
         received = 0
         batch: list[bytes] = []
         batched = 0
-        chunks = self._chunks(info.id, 1 << 16, read_timeout, info.bytes, info.filename)
+        chunks = self._chunks(info.id, 1 << 16, read_timeout, info.bytes, info.filename, options)
         try:
             async with aclosing(chunks):
                 async for chunk in chunks:
@@ -695,6 +750,7 @@ class Files:
         after: str | None = None,
         prefetch: int = 0,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> AsyncGenerator[Page[FileObject], None]:
         """Walk the files page by page.
 
@@ -707,13 +763,15 @@ class Files:
                 current one (``0``: each page when it is asked for). Close the walk
                 (``contextlib.aclosing``) to cancel a request fetched ahead at once.
             timeout: Each page's timeout, instead of the client's.
+            **extra: ``extra_headers``, ``extra_query`` (see :class:`Extra`), with each page.
 
         Raises:
             ValueError: An argument is out of range (raised at once, before any request).
             PaginationError: The API's cursors do not advance.
         """
         ahead = check_prefetch(prefetch)
-        walk = self._walk(purpose, order, limit, after, timeout)
+        options = options_of(extra, why=_GET_PAGES)
+        walk = self._walk(purpose, order, limit, after, timeout, options)
         return structured_pages(prefetch_pages(walk, ahead), FileObject)
 
     def list(
@@ -728,6 +786,7 @@ class Files:
         max_items: int | None = None,
         prefetch: int = 0,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> AsyncGenerator[FileObject, None]:
         """Walk every file, fetching pages of ``limit`` as needed.
 
@@ -755,7 +814,7 @@ class Files:
             created_before=created_before,
             max_items=max_items,
         )
-        walk = self._walk(purpose, order, limit, after, timeout)
+        walk = self._walk(purpose, order, limit, after, timeout, options_of(extra, why=_GET_PAGES))
         if walk_filter is not None:
             walk = filter_pages(walk, walk_filter)
         return iter_items(prefetch_pages(walk, ahead), FileObject)
@@ -796,6 +855,7 @@ class Files:
         limit: int,
         after: str | None,
         timeout: TimeoutTypes | UseClientDefault,
+        options: RequestOptions | None = None,
     ) -> AsyncGenerator[RawPage, None]:
         check_limit(limit, MAX_FILES_PAGE)
         base: dict[str, str | int] = {"limit": limit}
@@ -811,7 +871,9 @@ class Files:
 
         def fetch(cursor: str | None) -> Awaitable[Response]:
             params = base if cursor is None else {**base, "after": cursor}
-            return api.request("GET", "files", as_is, params=params, timeout=timeout)
+            return api.request(
+                "GET", "files", as_is, params=params, timeout=timeout, options=options
+            )
 
         return walk_pages(fetch, check_cursor(after), api.emit)
 

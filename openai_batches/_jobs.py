@@ -24,7 +24,7 @@ import contextlib
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
@@ -97,6 +97,11 @@ class JobLimits:
     shard_bytes: int = attrs.field(default=MAX_BATCH_BYTES, validator=_positive)
 
 
+def _names(values: Iterable[str]) -> tuple[str, ...]:
+    # A list back from JSON (``JobReport(**report.to_dict())``) becomes a tuple again.
+    return tuple(values)
+
+
 @attrs.frozen(kw_only=True)
 class JobProgress:
     """Where a job stands, given to ``on_progress`` at every event.
@@ -163,7 +168,7 @@ class JobReport:
     state: str
     input: str
     endpoint: str
-    models: tuple[str, ...]
+    models: tuple[str, ...] = attrs.field(converter=_names)
     requests: int
     succeeded: int
     failed: int
@@ -185,9 +190,13 @@ class JobReport:
 
 
 def _as_dict(obj: JobProgress | JobReport) -> dict[str, Any]:
-    """The fields of ``obj`` as JSON-ready data (mappings as plain dicts)."""
+    """The fields of ``obj`` as JSON-ready data (mappings as dicts, tuples as lists)."""
     return {
-        field.name: dict(value) if isinstance(value, Mapping) else value
+        field.name: dict(value)
+        if isinstance(value, Mapping)
+        else list(value)
+        if isinstance(value, tuple)
+        else value
         for field in attrs.fields(type(obj))
         for value in (getattr(obj, field.name),)
     }

@@ -8,7 +8,9 @@ becomes :class:`APIConnectionError` (or :class:`APITimeoutError`) with aiohttp's
 exception chained as its cause.
 
 The aiohttp session is created lazily, inside the running loop, on the first request. A
-session passed in by the caller is borrowed: used, never closed.
+session passed in by the caller is borrowed: used, never closed. A transport made with
+``parent`` (``Client.with_options``) uses its parent's session: closing it leaves the
+session open, and closing the parent closes the session and its children.
 
 Closing aborts what is in flight. Every await on the network (and the retry loop's waits)
 runs inside :meth:`Transport.abortable`, which notes the task; :meth:`Transport.close`
@@ -23,7 +25,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+import weakref
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from typing import Any
 
@@ -286,14 +289,14 @@ class Transport:
 
     Args:
         base_url: The API's base URL.
-        headers: Sent with every request (the key, the organization, the project).
+        headers: Sent with every request (the key, the organization, the project, the
+            client's default headers).
         timeout: The client's timeout, used when a call gives none.
         session: An aiohttp session to borrow instead of creating one.
         allow_insecure_http: Accept a plain ``http://`` base URL to another machine.
-        query: Query parameters sent with every request (Azure's ``api-version``); a
-            call's own parameters of the same name win.
-        auth: Called before every attempt for headers that change over time (a fresh
-            Entra ID token); they are added to ``headers``.
+        query: Query parameters sent with every request (Azure's ``api-version``, a
+            client's ``default_query``), under each request's own.
+        parent: A transport whose session (created or borrowed) this one uses.
     """
 
     def __init__(
@@ -304,19 +307,23 @@ class Transport:
         timeout: Timeout,
         session: aiohttp.ClientSession | None = None,
         allow_insecure_http: bool = False,
-        query: Mapping[str, str] | None = None,
-        auth: Callable[[], Awaitable[Mapping[str, str]]] | None = None,
+        query: Mapping[str, str | int] | None = None,
+        parent: Transport | None = None,
     ) -> None:
         self.base_url = normalize_base_url(base_url, allow_insecure_http=allow_insecure_http)
         self._headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **headers}
-        self._query = dict(query or {})
-        self._auth = auth
+        self._query = dict(query) if query else None
+        self._parent = parent
+        # Copies made by Client.with_options: closed with this transport, not kept alive.
+        self._children: weakref.WeakSet[Transport] = weakref.WeakSet()
+        if parent is not None:
+            parent._children.add(self)
         self.timeout = timeout
         self._timeout = _client_timeout(timeout)
         self._session = session
         self._owns_session = session is None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._closed = False
+        self._closed: bool = parent is not None and parent.closed
         # Tasks inside abortable() blocks (with their depth), the ones close() cancelled,
         # and the streams whose bodies are open.
         self._active: dict[asyncio.Task[Any], int] = {}
@@ -333,14 +340,9 @@ class Transport:
         return URL(f"{self.base_url}/{path}", encoded=True)
 
     def _params(self, params: Mapping[str, str | int] | None) -> Mapping[str, str | int] | None:
-        if not self._query:
+        if self._query is None:
             return params
-        return {**self._query, **(params or {})}
-
-    async def _attempt_headers(self) -> Mapping[str, str]:
-        if self._auth is None:
-            return self._headers
-        return {**self._headers, **await self._auth()}
+        return self._query if not params else {**self._query, **params}
 
     def abortable(self) -> AbstractContextManager[None]:
         """Wrap an await that closing the client must interrupt.
@@ -353,6 +355,8 @@ class Transport:
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
             raise ClientClosedError("This client has been closed; create a new one.")
+        if self._parent is not None:
+            return self._parent._get_session()
         loop = asyncio.get_running_loop()
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
@@ -369,9 +373,12 @@ class Transport:
         """Abort what is in flight, and close the session if this transport created it.
 
         Safe to call twice, and from any task (a task closing its own client is not
-        cancelled: its next request raises ClientClosedError).
+        cancelled: its next request raises ClientClosedError). Closes the transports made
+        with this one as their parent too.
         """
         self._closed = True
+        for child in list(self._children):
+            await child.close()
         current = asyncio.current_task()
         for task in list(self._active):
             if task is not current and not task.done():
@@ -381,7 +388,7 @@ class Transport:
             response.close()
         self._streams.clear()
         session, self._session = self._session, None
-        if session is not None and self._owns_session:
+        if session is not None and self._owns_session and self._parent is None:
             await session.close()
 
     async def send(
@@ -393,6 +400,7 @@ class Transport:
         json: Any = None,
         form: Sequence[FormField] | None = None,
         timeout: Timeout | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         """Make one request and read its whole answer, whatever the status.
 
@@ -405,6 +413,7 @@ class Transport:
             json: A JSON body.
             form: A multipart form: text fields and files; each call opens the files anew.
             timeout: This request's timeout, instead of the client's.
+            headers: This request's headers, on top of the transport's.
 
         Raises:
             APIConnectionError: No answer, or the body was cut short.
@@ -415,7 +424,6 @@ class Transport:
         session = self._get_session()
         client_timeout = self._timeout if timeout is None else _client_timeout(timeout)
         with self.abortable(), ExitStack() as stack:
-            headers = await self._attempt_headers()
             kwargs: dict[str, Any] = {"params": self._params(params), "json": json}
             if form is not None:
                 kwargs["data"] = _form(form, stack)
@@ -425,7 +433,7 @@ class Transport:
                 response = await session.request(
                     method,
                     url,
-                    headers=headers,
+                    headers=self._headers if headers is None else {**self._headers, **headers},
                     timeout=client_timeout,
                     allow_redirects=False,  # see RedirectError
                     **kwargs,
@@ -460,6 +468,7 @@ class Transport:
         *,
         params: Mapping[str, str | int] | None = None,
         read_timeout: float | None,
+        headers: Mapping[str, str] | None = None,
     ) -> Stream:
         """Make one request and return its answer with the body unread.
 
@@ -475,15 +484,13 @@ class Transport:
         timeout = aiohttp.ClientTimeout(
             total=None, connect=self.timeout.connect, sock_read=read_timeout
         )
-        with self.abortable():
-            headers = await self._attempt_headers()
         try:
             with self.abortable():
                 response = await session.request(
                     method,
                     url,
                     params=self._params(params),
-                    headers=headers,
+                    headers=self._headers if headers is None else {**self._headers, **headers},
                     timeout=timeout,
                     allow_redirects=False,  # see RedirectError
                 )

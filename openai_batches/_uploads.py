@@ -18,13 +18,14 @@ import logging
 import mimetypes
 import os
 from collections.abc import Callable, Sequence
-from typing import IO, Any
+from typing import IO, Any, Unpack
 
 from ._api import API
 from ._decode import decoder
 from ._errors import APIResponseValidationError, OpenAIError
 from ._expiry import ExpiresAfter, check_expires_after, expires_after_json
 from ._models import FileObject, Upload, UploadPart
+from ._options import Extra, options_of
 from ._sources import FilePart, local_size, part_reader
 from ._types import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 from ._urls import encode_path
@@ -49,6 +50,10 @@ DEFAULT_CONCURRENCY = 4
 
 # Cancel requests sent while unwinding run as tasks; keep them referenced until done.
 _BACKGROUND: set[asyncio.Task[None]] = set()
+
+
+#: Why a part takes no ``extra_body``.
+_MULTIPART = "a part is sent as a multipart form, not JSON; use extra_query or extra_headers"
 
 
 def check_purpose(purpose: object) -> str:
@@ -111,6 +116,7 @@ class Uploads:
         mime_type: str,
         expires_after: ExpiresAfter | None = None,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> Upload:
         """Start an upload of ``bytes`` bytes; it takes parts for an hour.
 
@@ -121,6 +127,8 @@ class Uploads:
             mime_type: The file's MIME type, such as ``"text/jsonl"``.
             expires_after: When the file expires: seconds after its creation (3600 to
                 2592000), or the API's ``{"anchor": "created_at", "seconds": N}``.
+            timeout: This call's timeout, instead of the client's.
+            **extra: ``extra_headers``, ``extra_query``, ``extra_body`` (see :class:`Extra`).
         """
         body: dict[str, Any] = {
             "bytes": bytes,
@@ -132,7 +140,12 @@ class Uploads:
         if seconds is not None:
             body["expires_after"] = expires_after_json(seconds)
         return await self._api.request(
-            "POST", "uploads", decoder(Upload), json=body, timeout=timeout
+            "POST",
+            "uploads",
+            decoder(Upload),
+            json=body,
+            timeout=timeout,
+            options=options_of(extra),
         )
 
     async def add_part(
@@ -141,16 +154,25 @@ class Uploads:
         data: bytes | bytearray | memoryview,
         *,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> UploadPart:
         """Add one part (at most 64 MB) to a pending upload.
 
         A retried part may leave an unused copy on the server; only the ids passed to
         :meth:`complete` count, so it does no harm.
+
+        Args:
+            upload_id: The upload's id.
+            data: The part's bytes.
+            timeout: This call's timeout, instead of the client's.
+            **extra: ``extra_headers``, ``extra_query`` (see :class:`Extra`); a part is
+                a multipart form, so ``extra_body`` is refused.
         """
+        options = options_of(extra, why=_MULTIPART)
         path = encode_path("uploads/{}/parts", upload_id)
         form = [FilePart("data", "part", data)]
         return await self._api.request(
-            "POST", path, decoder(UploadPart), form=form, timeout=timeout
+            "POST", path, decoder(UploadPart), form=form, timeout=timeout, options=options
         )
 
     async def complete(
@@ -160,12 +182,15 @@ class Uploads:
         *,
         md5: str | None = None,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> Upload:
         """Join the parts, in the order given, into a file.
 
         Args:
             part_ids: The ids of the parts, in the order of the content.
             md5: The hex md5 of the whole content, for the API to check.
+            timeout: This call's timeout, instead of the client's.
+            **extra: ``extra_headers``, ``extra_query``, ``extra_body`` (see :class:`Extra`).
 
         Returns:
             The completed upload; its ``file`` is the new file.
@@ -174,14 +199,28 @@ class Uploads:
         body: dict[str, Any] = {"part_ids": list(part_ids)}
         if md5 is not None:
             body["md5"] = md5
-        return await self._api.request("POST", path, decoder(Upload), json=body, timeout=timeout)
+        return await self._api.request(
+            "POST", path, decoder(Upload), json=body, timeout=timeout, options=options_of(extra)
+        )
 
     async def cancel(
-        self, upload_id: str, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
+        self,
+        upload_id: str,
+        *,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> Upload:
-        """Cancel a pending upload; its parts are dropped."""
+        """Cancel a pending upload; its parts are dropped.
+
+        Args:
+            upload_id: The upload's id.
+            timeout: This call's timeout, instead of the client's.
+            **extra: ``extra_headers``, ``extra_query``, ``extra_body`` (see :class:`Extra`).
+        """
         path = encode_path("uploads/{}/cancel", upload_id)
-        return await self._api.request("POST", path, decoder(Upload), timeout=timeout)
+        return await self._api.request(
+            "POST", path, decoder(Upload), timeout=timeout, options=options_of(extra)
+        )
 
     async def upload_file(
         self,
@@ -195,6 +234,7 @@ class Uploads:
         concurrency: int | None = None,
         on_progress: Callable[[int], object] | None = None,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> FileObject:
         """Upload a file of any size (up to the API's 8 GB) in parts, and return the file.
 
@@ -211,12 +251,15 @@ class Uploads:
             concurrency: Parts in flight at once, instead of this resource's setting.
             on_progress: Called with the bytes of the parts sent so far, as each is done.
             timeout: Each request's timeout, instead of the client's.
+            **extra: ``extra_headers``, ``extra_query`` (see :class:`Extra`), with each
+                request; ``extra_body`` is refused (the parts are multipart forms).
 
         Raises:
             FileNotFoundError: There is no file at the path.
             TypeError, ValueError: An argument is wrong (raised before any request).
             APIError: A request failed; the upload has been cancelled.
         """
+        options_of(extra, why=_MULTIPART)
         part_size = self.part_size if part_size is None else part_size
         concurrency = self.concurrency if concurrency is None else concurrency
         _check_part_settings(part_size, concurrency)
@@ -237,14 +280,15 @@ class Uploads:
             mime_type=mime_type or guess_mime_type(filename),
             expires_after=expires_after,
             timeout=timeout,
+            **extra,
         )
         try:
             part_ids, md5 = await self._send_parts(
-                upload.id, file, size, part_size, concurrency, timeout, on_progress
+                upload.id, file, size, part_size, concurrency, timeout, on_progress, extra
             )
-            done = await self.complete(upload.id, part_ids, md5=md5, timeout=timeout)
+            done = await self.complete(upload.id, part_ids, md5=md5, timeout=timeout, **extra)
         except BaseException:
-            await self._cancel_in_background(upload.id)
+            await self._cancel_in_background(upload.id, extra)
             raise
         if done.file is None:
             raise APIResponseValidationError(
@@ -261,6 +305,7 @@ class Uploads:
         concurrency: int,
         timeout: TimeoutTypes | UseClientDefault,
         on_progress: Callable[[int], object] | None = None,
+        extra: Extra | None = None,
     ) -> tuple[list[str], str]:
         """Read parts in order, hashing them, and send them ``concurrency`` at a time."""
         md5 = hashlib.md5(usedforsecurity=False)
@@ -272,7 +317,8 @@ class Uploads:
         async def send(index: int, data: bytes | memoryview) -> None:
             nonlocal sent
             try:
-                part_ids[index] = (await self.add_part(upload_id, data, timeout=timeout)).id
+                part = await self.add_part(upload_id, data, timeout=timeout, **(extra or {}))
+                part_ids[index] = part.id
             finally:
                 slots.release()
             sent += len(data)
@@ -299,15 +345,15 @@ class Uploads:
                 reader.close()
         return part_ids, md5.hexdigest()
 
-    async def _cancel_in_background(self, upload_id: str) -> None:
+    async def _cancel_in_background(self, upload_id: str, extra: Extra | None = None) -> None:
         # A task, shielded: the cancel request goes out even if this task is cancelled.
-        task = asyncio.ensure_future(self._cancel_quietly(upload_id))
+        task = asyncio.ensure_future(self._cancel_quietly(upload_id, extra or {}))
         _BACKGROUND.add(task)
         task.add_done_callback(_BACKGROUND.discard)
         await asyncio.shield(task)
 
-    async def _cancel_quietly(self, upload_id: str) -> None:
+    async def _cancel_quietly(self, upload_id: str, extra: Extra) -> None:
         try:
-            await self.cancel(upload_id)
+            await self.cancel(upload_id, **extra)
         except OpenAIError as exc:  # the client closed included: the upload expires in an hour
             log.warning("Could not cancel the failed upload %s: %s", upload_id, exc)
