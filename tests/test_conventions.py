@@ -372,3 +372,29 @@ async def test_a_copy_of_a_client_with_a_borrowed_session_borrows_it_too(
         await client.close()
         assert not session.closed
     assert server.seen[0].query == {"q": "1"}
+
+
+async def test_a_copy_keeps_the_events_hook_and_an_azure_clients_settings(tmp_path: Path) -> None:
+    from openai_batches import RequestEvent
+
+    events: list[RequestEvent] = []
+
+    def record(event: object) -> None:
+        if isinstance(event, RequestEvent):
+            events.append(event)
+
+    async with Emulator(azure=True, api_keys=["azure-key"]) as emu:
+        original = Client.azure(
+            emu.azure_endpoint,
+            api_version="2024-10-21",
+            api_key="azure-key",
+            on_event=record,
+        )
+        async with original:
+            copy = original.with_options(timeout=30)
+            assert [f async for f in copy.files.list()] == []
+            with pytest.raises(TypeError, match=r"Client\.azure"):
+                original.with_options(api_key="another")
+    assert [e.url.rsplit("/", 1)[-1] for e in events] == ["files"]
+    assert emu.requests[-1].query["api-version"] == "2024-10-21"
+    assert emu.requests[-1].headers["api-key"] == "azure-key"
