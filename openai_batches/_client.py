@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -103,7 +104,7 @@ class Client:
         if self._batches is None:
             from ._batches import Batches
 
-            self._batches = Batches(self._transport, files=self.files)
+            self._batches = Batches(self._transport, files=_Contents(self))
         return self._batches
 
     @property
@@ -153,3 +154,18 @@ class Client:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+class _Contents:
+    """``client.files.content`` for reading batch results; the files resource loads on use.
+
+    So that a first ``client.batches`` does not load the files and uploads modules too.
+    """
+
+    __slots__ = ("_client",)
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def content(self, file_id: str) -> AsyncIterable[bytes]:
+        return self._client.files.content(file_id)

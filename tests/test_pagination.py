@@ -369,3 +369,51 @@ async def test_a_page_is_let_go_before_the_next_is_fetched(walk: str) -> None:
         ]
     assert got == ["file-00000", "file-00001", "file-00002"]
     assert alive_when_fetching == [False]
+
+
+@pytest.mark.parametrize("walk", ["list", "pages"])
+async def test_the_loop_runs_between_the_slices_of_a_large_page(walk: str) -> None:
+    """A page of 10,000 files is structured a slice at a time, not in one go."""
+    import asyncio
+    import json
+
+    from multidict import CIMultiDict, CIMultiDictProxy
+
+    from openai_batches._decode import loaded
+    from openai_batches._pagination import SLICE, iter_items, structured_pages, walk_pages
+    from openai_batches._transport import Response
+
+    await loaded()
+    body = json.dumps({"object": "list", "data": files(10_000), "has_more": False}).encode()
+
+    async def fetch(after: str | None) -> Response:
+        # Answers at once: any turn of the loop during the walk is a break between slices.
+        return Response(200, CIMultiDictProxy(CIMultiDict()), body, "GET", "u")
+
+    beats = 0
+    stop = asyncio.Event()
+
+    async def heartbeat() -> None:
+        nonlocal beats
+        while not stop.is_set():
+            beats += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(heartbeat())
+    await asyncio.sleep(0)
+    slices = 10_000 // SLICE
+    assert slices >= 5
+    if walk == "list":
+        seen = [beats async for _ in iter_items(walk_pages(fetch, None), FileObject)]
+        # The heartbeat ran exactly between two slices, and only there.
+        breaks = [i for i in range(1, len(seen)) if seen[i] != seen[i - 1]]
+        assert breaks == [SLICE * k for k in range(1, slices)]
+    else:
+        pages = structured_pages(walk_pages(fetch, None), FileObject)
+        before = beats
+        page = await anext(pages)
+        assert len(page.data) == 10_000
+        assert beats - before == slices - 1
+        await pages.aclose()
+    stop.set()
+    await task

@@ -43,25 +43,90 @@ def test_errors_share_one_root() -> None:
             assert issubclass(value, openai_batches.OpenAIError), name
 
 
-def test_the_package_import_leaves_models_resources_and_parsers_for_later() -> None:
+FIRST_USE = """
+import asyncio, json, sys, threading
+
+importers = {}
+
+class Spy:  # records which thread imports the decoding machinery
+    def find_spec(self, name, path=None, target=None):
+        importers.setdefault(name, threading.current_thread().name)
+
+sys.meta_path.insert(0, Spy())
+
+def loaded():
+    return sorted(m for m in sys.modules if m.split(".")[0] in
+                  ("openai_batches", "cattrs", "orjson", "attrs", "attr"))
+
+import openai_batches
+stages = {"import": loaded()}
+
+from aiohttp import web
+
+FILE = {"id": "file-1", "object": "file", "bytes": 1, "created_at": 1, "filename": "a",
+        "purpose": "batch"}
+
+async def main():
+    async def files(request):
+        decode = sys.modules["openai_batches._decode"]
+        stages["loading as the request arrives"] = decode._loading is not None or decode._loaded
+        return web.json_response({"object": "list", "data": [FILE], "has_more": False})
+
+    app = web.Application()
+    app.router.add_get("/v1/files", files)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    client = openai_batches.Client("sk-test", base_url=f"http://127.0.0.1:{port}/v1")
+    client.batches
+    stages["batches"] = loaded()
+    client.files
+    stages["files"] = loaded()
+    stages["walked"] = [f.id async for f in client.files.list()]
+    await client.close()
+    await runner.cleanup()
+
+asyncio.run(main())
+stages["loop thread"] = threading.main_thread().name
+stages["importers"] = {m: importers.get(m) for m in ("cattrs", "openai_batches._converter")}
+print(json.dumps(stages))
+"""
+
+
+def test_first_use_loads_only_what_it_needs_and_the_decoding_off_the_loop() -> None:
+    """``import openai_batches`` leaves the models, resources and parsers for later; the
+    first ``client.batches`` loads the batches alone; the first walk imports cattrs and
+    the converter in a worker thread while its first request is on the way."""
+    import json
     import subprocess
     import sys
 
-    code = (
-        "import sys, openai_batches\n"
-        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('openai_batches', 'cattrs', 'orjson', 'attrs', 'attr'))))"
-    )
-    loaded = set(
-        subprocess.run(
-            [sys.executable, "-c", code], check=True, capture_output=True, text=True
-        ).stdout.split()
-    )
-    assert "openai_batches._client" in loaded
+    out = subprocess.run(
+        [sys.executable, "-c", FIRST_USE], check=True, capture_output=True, text=True
+    ).stdout
+    stages = json.loads(out)
+    imported = set(stages["import"])
+    assert "openai_batches._client" in imported
     for later in ("_models", "_batches", "_files", "_uploads", "_converter", "_jsonl"):
-        assert f"openai_batches.{later}" not in loaded
-    assert "cattrs" not in loaded
-    assert "orjson" not in loaded
+        assert f"openai_batches.{later}" not in imported
+    assert not {"cattrs", "orjson"} & imported
+
+    batches = set(stages["batches"]) - imported
+    assert {"openai_batches._batches", "openai_batches._models"} <= batches
+    for later in ("_files", "_uploads", "_converter", "_hooks", "_jsonl", "_results"):
+        assert f"openai_batches.{later}" not in batches
+    assert not {"cattrs", "orjson"} & batches
+
+    files = set(stages["files"]) - set(stages["batches"])
+    assert "openai_batches._files" in files
+    assert not {"cattrs", "orjson", "openai_batches._converter"} & files
+
+    assert stages["walked"] == ["file-1"]
+    assert stages["loading as the request arrives"]
+    assert stages["importers"]["cattrs"] == "openai_batches-load"
+    assert stages["importers"]["openai_batches._converter"] == "openai_batches-load"
 
 
 def test_resources_are_built_once_on_first_use() -> None:
