@@ -3,39 +3,44 @@
 Bodies are parsed with orjson, which takes half the time of ``json.loads`` and so pays
 for building typed models instead of plain dicts. orjson and the converter (cattrs) are
 imported on the first answer rather than with the package, which keeps ``import
-openai_batches`` close to the cost of importing aiohttp alone. A walk loads them in a
-worker thread while its first request is on the way (:func:`load_soon`), so the imports
-overlap with the wait for the answer instead of holding the event loop.
+openai_batches`` close to the cost of importing aiohttp alone. A walk loads them while
+its first request is on the way (:func:`load`), so the imports overlap with the wait for
+the answer instead of holding the event loop in one go.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from ._errors import ResponseValidationError
 from ._transport import Response
 
-__all__ = ["decode", "item_error", "load_soon", "loaded", "parse_json", "structure_hook"]
+__all__ = ["decode", "item_error", "load", "parse_json", "structure_hook", "while_loading"]
 
 T = TypeVar("T")
 
 _SNIPPET = 200
 
-_loading: concurrent.futures.Future[None] | None = None
 _loaded = False
 
 
-def _load() -> None:
-    """Import what decoding needs; the first lookups in the converter are made here too."""
-    global _loaded
-    from typing import Any
+async def load() -> None:
+    """Import orjson, cattrs and the converter, a module at a time.
 
+    The event loop runs between two imports, which hold it for a few milliseconds at
+    most (cattrs is the largest; ``benchmarks/bench_cold.py`` prints the time of each).
+    """
+    global _loaded
+    if _loaded:
+        return
     import orjson  # noqa: F401
 
+    await asyncio.sleep(0)
+    import cattrs  # noqa: F401
+
+    await asyncio.sleep(0)
     from . import _converter
     from ._models import Page
 
@@ -43,53 +48,24 @@ def _load() -> None:
     _loaded = True
 
 
-def _run(future: concurrent.futures.Future[None]) -> None:
-    if not future.set_running_or_notify_cancel():
-        return
-    try:
-        _load()
-    except BaseException as exc:
-        future.set_exception(exc)
-    else:
-        future.set_result(None)
+async def while_loading(request: Awaitable[T]) -> T:
+    """Await ``request``; in a process that has not decoded yet, :func:`load` meanwhile.
 
-
-def load_soon() -> None:
-    """Start loading orjson, cattrs and the converter in a worker thread, once per process.
-
-    A walk calls this as it sends its first request: the imports (several milliseconds,
-    see ``benchmarks/bench_cold.py``) then run while the answer is on its way, and hold
-    the event loop only as long as the interpreter lets a thread hold it at a time.
-    Nothing here belongs to one walk: the thread ends when the modules are loaded.
+    The imports then run while the answer is on its way rather than after it. Both are
+    done when this returns; if the request fails, the loading is cancelled and waited
+    for, so no task outlives the call.
     """
-    global _loading
-    if _loaded or _loading is not None:
-        return
-    future: concurrent.futures.Future[None] = concurrent.futures.Future()
-    try:
-        threading.Thread(
-            target=_run, args=(future,), name="openai_batches-load", daemon=True
-        ).start()
-    except RuntimeError:
-        return  # no threads here: loaded() loads in the loop
-    _loading = future
-
-
-async def loaded() -> None:
-    """Return once decoding is loaded, letting the loop run while the worker thread works."""
-    global _loading
     if _loaded:
-        return
-    load_soon()
-    if _loading is None:
-        _load()
-        return
+        return await request
+    loading = asyncio.ensure_future(load())
     try:
-        await asyncio.wrap_future(_loading)
+        result = await request
     except BaseException:
-        if _loading.done() and _loading.exception() is not None:
-            _loading = None  # the next walk tries again, and raises the same error
+        loading.cancel()
+        await asyncio.wait([loading])
         raise
+    await loading
+    return result
 
 
 def parse_json(response: Response) -> Any:

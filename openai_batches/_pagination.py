@@ -24,7 +24,7 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
-from ._decode import decode, item_error, load_soon, loaded, structure_hook
+from ._decode import decode, item_error, structure_hook, while_loading
 from ._errors import PaginationError
 from ._models import Page
 from ._transport import Response
@@ -56,10 +56,9 @@ async def walk_pages(
     """
     seen: set[str] = set()
     cursor = after
-    load_soon()  # the decoding machinery loads while the first request is on its way
     while True:
-        response = await fetch(cursor)
-        await loaded()
+        # The first walk of a process loads the decoding while its first request is out.
+        response = await while_loading(fetch(cursor))
         page: Page[Any] = decode(response, Page[Any])
         following = page.next_after if page.data else None
         if page.has_more:

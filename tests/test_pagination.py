@@ -379,11 +379,11 @@ async def test_the_loop_runs_between_the_slices_of_a_large_page(walk: str) -> No
 
     from multidict import CIMultiDict, CIMultiDictProxy
 
-    from openai_batches._decode import loaded
+    from openai_batches._decode import load
     from openai_batches._pagination import SLICE, iter_items, structured_pages, walk_pages
     from openai_batches._transport import Response
 
-    await loaded()
+    await load()
     body = json.dumps({"object": "list", "data": files(10_000), "has_more": False}).encode()
 
     async def fetch(after: str | None) -> Response:

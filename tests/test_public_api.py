@@ -44,13 +44,14 @@ def test_errors_share_one_root() -> None:
 
 
 FIRST_USE = """
-import asyncio, json, sys, threading
+import asyncio, json, sys
 
-importers = {}
+beats = 0  # turns of the event loop so far
+at_import = {}
 
-class Spy:  # records which thread imports the decoding machinery
+class Spy:  # records how many turns the loop had made when a module began to load
     def find_spec(self, name, path=None, target=None):
-        importers.setdefault(name, threading.current_thread().name)
+        at_import.setdefault(name, beats)
 
 sys.meta_path.insert(0, Spy())
 
@@ -67,9 +68,16 @@ FILE = {"id": "file-1", "object": "file", "bytes": 1, "created_at": 1, "filename
         "purpose": "batch"}
 
 async def main():
+    global beats
+
+    async def heartbeat():
+        global beats
+        while True:
+            beats += 1
+            await asyncio.sleep(0)
+
     async def files(request):
-        decode = sys.modules["openai_batches._decode"]
-        stages["loading as the request arrives"] = decode._loading is not None or decode._loaded
+        stages["loading when the request arrived"] = "orjson" in at_import
         return web.json_response({"object": "list", "data": [FILE], "has_more": False})
 
     app = web.Application()
@@ -84,21 +92,22 @@ async def main():
     stages["batches"] = loaded()
     client.files
     stages["files"] = loaded()
+    beat = asyncio.create_task(heartbeat())
     stages["walked"] = [f.id async for f in client.files.list()]
+    beat.cancel()
     await client.close()
     await runner.cleanup()
 
 asyncio.run(main())
-stages["loop thread"] = threading.main_thread().name
-stages["importers"] = {m: importers.get(m) for m in ("cattrs", "openai_batches._converter")}
+stages["at import"] = [at_import.get(m) for m in ("orjson", "cattrs", "openai_batches._converter")]
 print(json.dumps(stages))
 """
 
 
-def test_first_use_loads_only_what_it_needs_and_the_decoding_off_the_loop() -> None:
+def test_first_use_loads_only_what_it_needs_and_the_decoding_beside_the_request() -> None:
     """``import openai_batches`` leaves the models, resources and parsers for later; the
-    first ``client.batches`` loads the batches alone; the first walk imports cattrs and
-    the converter in a worker thread while its first request is on the way."""
+    first ``client.batches`` loads the batches alone; the first walk loads orjson, cattrs
+    and the converter while its request is out, letting the loop run between them."""
     import json
     import subprocess
     import sys
@@ -124,9 +133,9 @@ def test_first_use_loads_only_what_it_needs_and_the_decoding_off_the_loop() -> N
     assert not {"cattrs", "orjson", "openai_batches._converter"} & files
 
     assert stages["walked"] == ["file-1"]
-    assert stages["loading as the request arrives"]
-    assert stages["importers"]["cattrs"] == "openai_batches-load"
-    assert stages["importers"]["openai_batches._converter"] == "openai_batches-load"
+    assert stages["loading when the request arrived"]
+    orjson, cattrs, converter = stages["at import"]
+    assert orjson < cattrs < converter  # the loop turned between one import and the next
 
 
 def test_resources_are_built_once_on_first_use() -> None:
