@@ -29,6 +29,7 @@ __all__ = [
     "compile_hook",
     "field_types",
     "function_name",
+    "group_of",
     "is_union",
     "module_source",
     "plain",
@@ -257,7 +258,9 @@ def compile_hook(cl: Any, hook: Callable[[Any], Callable[[Any, Any], Any]]) -> A
 _HEAD = '''"""The models' structuring functions, written by ``python -m openai_batches._codegen``.
 
 Do not edit: change the models or the writer, then run it again (a test checks that this
-file is what it writes).
+file is what it writes). The functions come in groups, one per module of models, made
+when the converter first needs one of them (see ``group_of``), so that structuring a
+batch does not load the models of the files.
 """
 
 # mypy: ignore-errors
@@ -266,46 +269,71 @@ from typing import Any
 '''
 
 
+def group_of(cl: Any) -> str:
+    """The module whose models ``cl`` needs last: ``Page[Batch]`` is with ``Batch``."""
+    args = [a for a in get_args(cl) if isinstance(a, type) and a is not Any]
+    return str((args[-1] if args else get_origin(cl) or cl).__module__)
+
+
 def module_source(classes: list[Any]) -> str:
-    """The source of ``_hooks.py``: a function per class, and ``HOOKS`` mapping them."""
-    imported: set[type] = set()
-    functions = []
+    """The source of ``_hooks.py``: a function per class, in groups (see ``group_of``).
+
+    ``GROUPS`` maps a module of models to a function that makes its group, a dict from
+    each class to its function.
+    """
+    groups: dict[str, list[Any]] = {}
     for cl in classes:
-        defaults = dict(_BUILTINS)
+        groups.setdefault(group_of(cl), []).append(cl)
+    parts = [_HEAD]
+    table = ""
+    for module, members in groups.items():
+        imported: set[type] = set()
+        functions = []
+        for cl in members:
+            defaults = dict(_BUILTINS)
 
-        def bind(value: object, spelled: str, defaults: dict[str, str] = defaults) -> str:
-            if isinstance(value, type) and value.__module__ != "builtins":
-                imported.add(value)
-            local = "_" + re.sub(r"\W+", "_", spelled)
-            defaults[local] = spelled
-            return local
+            def bind(
+                value: object,
+                spelled: str,
+                defaults: dict[str, str] = defaults,
+                imported: set[type] = imported,
+            ) -> str:
+                if isinstance(value, type) and value.__module__ != "builtins":
+                    imported.add(value)
+                local = "_" + re.sub(r"\W+", "_", spelled)
+                defaults[local] = spelled
+                return local
 
-        def hook_for(tp: Any) -> str:
-            if tp not in classes:
-                raise TypeError(f"{tp!r} has no function in the module")
-            return function_name(tp)
+            def hook_for(tp: Any, members: list[Any] = members) -> str:
+                if tp not in members:
+                    raise TypeError(f"{tp!r} has no function in its group")
+                return function_name(tp)
 
-        functions.append(_function(cl, _Writer(bind, hook_for), defaults))
-    modules = {c.__module__ for c in imported}
-    if len(modules) != 1:
-        raise TypeError(f"the classes come from {sorted(modules)}, not one module")
-    module = modules.pop().rpartition(".")[2]
-    names = ", ".join(sorted(c.__name__ for c in imported))
-    table = "".join(f"    {_spelled(cl)}: {function_name(cl)},\n" for cl in classes)
-    return "\n\n".join(
-        [
-            f"{_HEAD}\nfrom .{module} import {names}\n",
-            *functions,
-            f"HOOKS: dict[Any, Any] = {{\n{table}}}\n",
+            functions.append(_function(cl, _Writer(bind, hook_for), defaults))
+        by_module: dict[str, list[str]] = {}
+        for c in imported:
+            by_module.setdefault(c.__module__, []).append(c.__name__)
+        imports = [
+            f"from .{m.rpartition('.')[2]} import {', '.join(sorted(names))}\n"
+            for m, names in sorted(by_module.items())
         ]
-    )
+        group = "group" + module.rpartition(".")[2]
+        entries = "".join(f"        {_spelled(cl)}: {function_name(cl)},\n" for cl in members)
+        body = "".join(imports) + "\n" + "\n".join(functions) + f"\nreturn {{\n{entries}}}\n"
+        indented = "".join(
+            f"    {line}" if line.strip() else line for line in body.splitlines(True)
+        )
+        parts.append(f"def {group}():\n{indented}")
+        table += f"    {module!r}: {group},\n"
+    parts.append(f"GROUPS: dict[str, Any] = {{\n{table}}}\n")
+    return "\n\n".join(parts)
 
 
 def precomputed() -> list[Any]:
     """The classes ``_hooks.py`` has functions for: the models, and the pages walks use."""
     from . import _models
 
-    models = [getattr(_models, name) for name in _models.__all__]
+    models = [getattr(_models, name) for name in sorted(_models.__all__)]
     classes: list[Any] = [
         m for m in models if attrs.has(m) and not getattr(m, "__parameters__", ())
     ]

@@ -20,10 +20,18 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
-from ._hooks import HOOKS
-from ._models import BatchStatus, FilePurpose, FileStatus, OpenEnum, UploadStatus
+from ._codegen import group_of, is_union
+from ._hooks import GROUPS
+from ._models import OpenEnum
 
-__all__ = ["configure", "locate_error", "make_converter", "structure_hook", "unstructure"]
+__all__ = [
+    "configure",
+    "locate_error",
+    "make_converter",
+    "structure_hook",
+    "unstructure",
+    "written",
+]
 
 _PACKAGE = __name__.rpartition(".")[0]
 
@@ -90,16 +98,11 @@ def _structure_json_list(value: object, _: object) -> list[Any]:
     raise _wrong(value, "an array")
 
 
-def _enum_hook(cl: type[OpenEnum]) -> Callable[[object, object], OpenEnum]:
-    members: dict[object, Any] = cl._value2member_map_
-
-    def structure(value: object, _: object) -> OpenEnum:
-        if value.__class__ is not str:
-            raise _wrong(value, f"a string ({cl.__name__})")
-        member = members.get(value)
-        return member if member is not None else cl(value)
-
-    return structure
+def _structure_open_enum(value: object, cl: type[OpenEnum]) -> OpenEnum:
+    if value.__class__ is not str:
+        raise _wrong(value, f"a string ({cl.__name__})")
+    member: OpenEnum | None = cl._value2member_map_.get(value)  # type: ignore[assignment]
+    return member if member is not None else cl(value)
 
 
 def _is_model(cl: Any) -> bool:
@@ -115,12 +118,27 @@ def _fast_model_hook(cl: Any, converter: cattrs.Converter) -> Callable[[Any, Any
     The functions (see ``_codegen``) accept exactly what the cattrs functions of the
     detailed twin accept; on any failure the caller asks the twin where it was.
     """
-    hook: Callable[[Any, Any], Any] | None = HOOKS.get(cl)
+    hook = written(cl)
     if hook is None:
         from ._codegen import compile_hook
 
         hook = compile_hook(cl, converter.get_structure_hook)
     return hook
+
+
+_WRITTEN: dict[str, dict[Any, Callable[[Any, Any], Any]]] = {}
+
+
+def written(cl: Any) -> Callable[[Any, Any], Any] | None:
+    """The function ``_hooks.py`` has for ``cl``, if any; its group is made on first use."""
+    module = group_of(cl)
+    group = _WRITTEN.get(module)
+    if group is None:
+        make = GROUPS.get(module)
+        if make is None:
+            return None
+        group = _WRITTEN[module] = make()
+    return group.get(cl)
 
 
 def _model_hook(cl: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
@@ -150,16 +168,9 @@ def _is_union_of(*members: type) -> Callable[[Any], bool]:
     wanted = frozenset(members)
 
     def predicate(tp: Any) -> bool:
-        return frozenset(getattr(tp, "__args__", ())) == wanted and _is_union(tp)
+        return frozenset(getattr(tp, "__args__", ())) == wanted and is_union(tp)
 
     return predicate
-
-
-def _is_union(tp: Any) -> bool:
-    import types
-    import typing
-
-    return isinstance(tp, types.UnionType) or getattr(tp, "__origin__", None) is typing.Union
 
 
 def configure(converter: cattrs.Converter) -> None:
@@ -172,10 +183,9 @@ def configure(converter: cattrs.Converter) -> None:
     converter.register_structure_hook(dict[str, str] | None, _structure_optional_metadata)
     converter.register_structure_hook_func(lambda tp: tp == dict[str, str], _structure_metadata)
     converter.register_structure_hook_func(lambda tp: tp == list[Any], _structure_json_list)
-    # One hook per enum class: a hook for a str-mixin enum found through `str` would win
-    # otherwise, and the values would come out as plain strings.
-    for enum_class in (BatchStatus, FilePurpose, FileStatus, UploadStatus):
-        converter.register_structure_hook(enum_class, _enum_hook(enum_class))
+    # Registered for the base class, which comes before `str` in every open enum's MRO:
+    # the hook for `str` would win otherwise, and the values come out as plain strings.
+    converter.register_structure_hook(OpenEnum, _structure_open_enum)
     fast = not converter.detailed_validation and not converter.forbid_extra_keys
     converter.register_structure_hook_factory(_is_model, _fast_model_hook if fast else _model_hook)
     converter.register_unstructure_hook_factory(_has_raw, _raw_omitting_unstructure)

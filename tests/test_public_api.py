@@ -123,13 +123,13 @@ def test_first_use_loads_only_what_it_needs_and_the_decoding_beside_the_request(
     assert not {"cattrs", "orjson"} & imported
 
     batches = set(stages["batches"]) - imported
-    assert {"openai_batches._batches", "openai_batches._models"} <= batches
-    for later in ("_files", "_uploads", "_converter", "_hooks", "_jsonl", "_results"):
+    assert {"openai_batches._batches", "openai_batches._batch_models"} <= batches
+    for later in ("_files", "_uploads", "_file_models", "_converter", "_hooks", "_results"):
         assert f"openai_batches.{later}" not in batches
     assert not {"cattrs", "orjson"} & batches
 
     files = set(stages["files"]) - set(stages["batches"])
-    assert "openai_batches._files" in files
+    assert {"openai_batches._files", "openai_batches._file_models"} <= files
     assert not {"cattrs", "orjson", "openai_batches._converter"} & files
 
     assert stages["walked"] == ["file-1"]
