@@ -100,11 +100,17 @@ async def structured_pages(
         for start in range(0, len(data), SLICE):
             if start:
                 await asyncio.sleep(0)  # let the loop run between slices
-            for item in data[start : start + SLICE]:
-                try:
-                    items.append(hook(item, cl))
-                except Exception as exc:
-                    raise item_error(item, cl, data, response) from exc
+            chunk = data[start : start + SLICE]
+            try:
+                items += [hook(item, cl) for item in chunk]
+            except Exception:
+                # Again one by one, to say which item it was.
+                for item in chunk:
+                    try:
+                        hook(item, cl)
+                    except Exception as exc:
+                        raise item_error(item, cl, data, response) from exc
+                raise
         yield Page(items, page.has_more, page.object, page.first_id, page.last_id)
         del page, response, data, items  # see walk_pages
 
