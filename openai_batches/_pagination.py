@@ -24,7 +24,7 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
-from ._decode import decode, item_error, structure_hook, while_loading
+from ._decode import decode_page, item_error, structure_hook, while_loading
 from ._errors import PaginationError
 from ._models import Page
 from ._transport import Response
@@ -59,7 +59,7 @@ async def walk_pages(
     while True:
         # The first walk of a process loads the decoding while its first request is out.
         response = await while_loading(fetch(cursor))
-        page: Page[Any] = decode(response, Page[Any])
+        page: Page[Any] = await decode_page(response)
         following = page.next_after if page.data else None
         if page.has_more:
             if following is None:

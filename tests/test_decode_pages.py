@@ -1,0 +1,120 @@
+"""A large page is parsed a run of items at a time, and gives exactly what one parse gives."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from openai_batches import _decode
+from openai_batches._decode import decode_page, split_page
+from openai_batches._transport import Response
+from tests.conftest import sample
+
+
+def response(body: bytes) -> Response:
+    return Response(200, CIMultiDictProxy(CIMultiDict()), body, "GET", "http://t/v1/files")
+
+
+def files(n: int) -> list[dict[str, Any]]:
+    return [{**sample("file_object_example"), "id": f"file-{i:05d}"} for i in range(n)]
+
+
+async def test_a_large_page_is_cut_between_items_and_gives_what_one_parse_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    body = json.dumps({"object": "list", "data": files(200), "has_more": True}).encode()
+    split = split_page(body, 1000)
+    assert split is not None
+    envelope, runs = split
+    assert orjson.loads(envelope) == {"object": "list", "data": [], "has_more": True}
+    assert len(runs) > 20
+    pieces = [orjson.loads(b"[" + body[a:b] + b"]") for a, b in runs]
+    assert [item for piece in pieces for item in piece] == files(200)
+    monkeypatch.setattr(_decode, "PIECE", 1000)
+    page = await decode_page(response(body))
+    assert page.data == orjson.loads(body)["data"]
+    assert (page.has_more, page.object) == (True, "list")
+
+
+def test_a_body_with_a_backslash_is_not_cut() -> None:
+    """An escaped quote would throw the count of quotes off."""
+    body = {"object": "list", "data": [{"id": 'a\\"},{"'}] * 60, "has_more": False}
+    assert split_page(json.dumps(body).encode(), 100) is None
+
+
+async def test_a_cut_that_is_not_between_items_falls_back_to_one_parse(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    body = {"data": [], "meta": {"data": [{"id": "x"}]}, "more": [{"id": "y"}] * 60}
+    text = json.dumps({**body, "has_more": False}).encode()
+    assert split_page(text, 100) is not None  # its runs do not parse as items
+    monkeypatch.setattr(_decode, "PIECE", 100)
+    assert (await decode_page(response(text))).data == []
+
+
+def test_a_small_page_is_not_cut() -> None:
+    body = json.dumps({"data": files(3), "has_more": False}).encode()
+    assert split_page(body, len(body)) is None
+
+
+# Strings full of the characters a cut looks at; items with lists of objects inside.
+tricky = st.text(alphabet=st.sampled_from(list('ab{}[],:" \\\n\u00e9data')), max_size=12)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | tricky,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(tricky, children, max_size=3),
+    max_leaves=8,
+)
+items = st.dictionaries(tricky, json_values, max_size=4) | st.builds(
+    lambda id_, errors: {"id": id_, "errors": {"data": errors}},
+    tricky,
+    st.lists(st.dictionaries(tricky, json_values, max_size=2), max_size=3),
+)
+envelopes = st.fixed_dictionaries(
+    {"data": st.lists(items, max_size=12), "has_more": st.booleans()},
+    optional={"object": tricky, "first_id": tricky, "last_id": tricky | st.just("]")},
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    envelopes,
+    st.sampled_from([None, 1, 2]),
+    st.booleans(),
+    st.integers(min_value=1, max_value=64),
+    st.permutations(["object", "data", "has_more", "first_id", "last_id"]),
+)
+async def test_any_page_parses_as_one_parse_would(
+    page: dict[str, Any], indent: int | None, ascii_only: bool, piece: int, order: list[str]
+) -> None:
+    ordered = {k: page[k] for k in order if k in page}
+    body = json.dumps(ordered, indent=indent, ensure_ascii=ascii_only).encode()
+    split = split_page(body, piece)
+    if split is not None:
+        envelope, runs = split
+        assert orjson.loads(envelope)["data"] == []
+        pieces = [orjson.loads(b"[" + body[a:b] + b"]") for a, b in runs if _parses(body[a:b])]
+        if len(pieces) == len(runs):  # every cut fell between two items
+            assert [item for p in pieces for item in p] == ordered["data"]
+    saved = _decode.PIECE
+    _decode.PIECE = piece
+    try:
+        decoded = await decode_page(response(body))
+    finally:
+        _decode.PIECE = saved
+    assert decoded.data == ordered["data"]
+    assert decoded.has_more == ordered["has_more"]
+    assert (decoded.first_id, decoded.last_id) == (ordered.get("first_id"), ordered.get("last_id"))
+
+
+def _parses(text: bytes) -> bool:
+    try:
+        orjson.loads(b"[" + text + b"]")
+    except orjson.JSONDecodeError:
+        return False
+    return True
