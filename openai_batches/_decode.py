@@ -150,24 +150,28 @@ def split_page(body: bytes, piece: int) -> tuple[bytes, list[tuple[int, int]]] |
 
     Returns the envelope with ``"data": []`` in place of the items, and ``(start, end)``
     of each run of items in ``body``, about ``piece`` bytes each: parsing ``[`` + a run
-    + ``]`` gives its items, and the runs together give all of them. Returns ``None`` when
-    the body is small, or when a cut cannot be proved to fall outside every string (a
-    body with a backslash: an escaped quote would throw the count of quotes off), or when
-    ``"data"`` is in the envelope more than once. A cut outside every string but not
-    between two items (``},{`` in a list of objects within an item, or a ``]`` after the
-    items) makes a run fail to parse as items; the caller then parses the body in one go.
+    + ``]`` gives its items, and the runs together give all of them. Returns ``None`` for
+    a small body, and for an envelope that cannot be read with certainty: one with a
+    backslash (quotes could no longer be counted) or with ``"data"`` more than once.
+
+    A run proves itself: it starts between two items, and parsing it as a list of values
+    succeeds only if it also ends between two items, at the same depth. So a cut in the
+    wrong place (``},{`` inside a string or within an item) makes its run fail to parse,
+    and the caller then parses the body in one go. Counting quotes keeps the cuts out of
+    strings when the items hold no backslash, so that this does not happen.
     """
-    if len(body) <= 2 * piece or b"\\" in body:
+    if len(body) <= 2 * piece:
         return None
     opening = _DATA.search(body)
-    # With no backslash, a position lies outside every string when the number of quotes
-    # before it is even.
-    if opening is None or body.count(b'"', 0, opening.start()) % 2:
+    end = body.rfind(b"]")
+    if opening is None or end < opening.end():
         return None
-    start, end = opening.end(), body.rfind(b"]")
-    if end < start or body.count(b'"', end) % 2:
-        return None
+    start = opening.end()
     prefix, suffix = body[: start - 1], body[end + 1 :]
+    # With no backslash, a position is outside every string when the quotes before it
+    # (or after it) are even in number.
+    if b"\\" in prefix or b"\\" in suffix or prefix.count(b'"') % 2 or suffix.count(b'"') % 2:
+        return None
     if prefix.count(b'"data"') != 1 or b'"data"' in suffix:
         return None
     runs = []

@@ -42,9 +42,21 @@ async def test_a_large_page_is_cut_between_items_and_gives_what_one_parse_gives(
     assert (page.has_more, page.object) == (True, "list")
 
 
-def test_a_body_with_a_backslash_is_not_cut() -> None:
+def test_strings_that_look_like_a_cut_are_not_cut() -> None:
+    data = [{"id": f"file-{i}", "filename": "a},{b", "purpose": "}, {"} for i in range(60)]
+    body = json.dumps({"data": data, "has_more": False}).encode()
+    split = split_page(body, 100)
+    assert split is not None
+    pieces = [orjson.loads(b"[" + body[a:b] + b"]") for a, b in split[1]]
+    assert len(pieces) > 10
+    assert [item for piece in pieces for item in piece] == data
+
+
+def test_an_envelope_with_a_backslash_is_not_cut() -> None:
     """An escaped quote would throw the count of quotes off."""
-    body = {"object": "list", "data": [{"id": 'a\\"},{"'}] * 60, "has_more": False}
+    data = [{"id": 'a\\"},{"'}] * 60
+    assert split_page(json.dumps({"data": data, "has_more": False}).encode(), 100) is not None
+    body = {"object": 'li\\"st', "data": data, "has_more": False}
     assert split_page(json.dumps(body).encode(), 100) is None
 
 
@@ -66,7 +78,7 @@ def test_a_small_page_is_not_cut() -> None:
 # Strings full of the characters a cut looks at; items with lists of objects inside.
 tricky = st.text(alphabet=st.sampled_from(list('ab{}[],:" \\\n\u00e9data')), max_size=12)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | tricky,
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | tricky,
     lambda children: st.lists(children, max_size=3) | st.dictionaries(tricky, children, max_size=3),
     max_leaves=8,
 )
@@ -94,22 +106,23 @@ async def test_any_page_parses_as_one_parse_would(
 ) -> None:
     ordered = {k: page[k] for k in order if k in page}
     body = json.dumps(ordered, indent=indent, ensure_ascii=ascii_only).encode()
+    whole = orjson.loads(body)
     split = split_page(body, piece)
     if split is not None:
         envelope, runs = split
         assert orjson.loads(envelope)["data"] == []
         pieces = [orjson.loads(b"[" + body[a:b] + b"]") for a, b in runs if _parses(body[a:b])]
         if len(pieces) == len(runs):  # every cut fell between two items
-            assert [item for p in pieces for item in p] == ordered["data"]
+            assert [item for p in pieces for item in p] == whole["data"]
     saved = _decode.PIECE
     _decode.PIECE = piece
     try:
         decoded = await decode_page(response(body))
     finally:
         _decode.PIECE = saved
-    assert decoded.data == ordered["data"]
-    assert decoded.has_more == ordered["has_more"]
-    assert (decoded.first_id, decoded.last_id) == (ordered.get("first_id"), ordered.get("last_id"))
+    assert decoded.data == whole["data"]
+    assert decoded.has_more == whole["has_more"]
+    assert (decoded.first_id, decoded.last_id) == (whole.get("first_id"), whole.get("last_id"))
 
 
 def _parses(text: bytes) -> bool:

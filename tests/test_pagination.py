@@ -373,21 +373,27 @@ async def test_a_page_is_let_go_before_the_next_is_fetched(walk: str) -> None:
 
 @pytest.mark.parametrize("walk", ["list", "pages"])
 async def test_the_loop_runs_between_the_slices_of_a_large_page(walk: str) -> None:
-    """A page of 10,000 files is structured a slice at a time, not in one go."""
+    """A page of 10,000 files is parsed and structured a piece at a time, not in one go."""
     import asyncio
     import json
 
     from multidict import CIMultiDict, CIMultiDictProxy
 
-    from openai_batches._decode import load
+    from openai_batches._decode import PIECE, load, split_page
     from openai_batches._pagination import SLICE, iter_items, structured_pages, walk_pages
     from openai_batches._transport import Response
 
     await load()
     body = json.dumps({"object": "list", "data": files(10_000), "has_more": False}).encode()
+    split = split_page(body, PIECE)
+    assert split is not None
+    pieces = len(split[1])
+    slices = 10_000 // SLICE
+    assert pieces >= 5
+    assert slices >= 5
 
     async def fetch(after: str | None) -> Response:
-        # Answers at once: any turn of the loop during the walk is a break between slices.
+        # Answers at once: any turn of the loop during the walk is a break between pieces.
         return Response(200, CIMultiDictProxy(CIMultiDict()), body, "GET", "u")
 
     beats = 0
@@ -401,19 +407,18 @@ async def test_the_loop_runs_between_the_slices_of_a_large_page(walk: str) -> No
 
     task = asyncio.create_task(heartbeat())
     await asyncio.sleep(0)
-    slices = 10_000 // SLICE
-    assert slices >= 5
+    before = beats
     if walk == "list":
         seen = [beats async for _ in iter_items(walk_pages(fetch, None), FileObject)]
-        # The heartbeat ran exactly between two slices, and only there.
+        # The loop turned between two pieces of the body, then exactly between two slices.
+        assert seen[0] - before == pieces - 1
         breaks = [i for i in range(1, len(seen)) if seen[i] != seen[i - 1]]
         assert breaks == [SLICE * k for k in range(1, slices)]
     else:
         pages = structured_pages(walk_pages(fetch, None), FileObject)
-        before = beats
         page = await anext(pages)
         assert len(page.data) == 10_000
-        assert beats - before == slices - 1
+        assert beats - before == (pieces - 1) + (slices - 1)
         await pages.aclose()
     stop.set()
     await task
