@@ -8,16 +8,16 @@ its first request is on the way (:func:`load`), so the imports overlap with the 
 the answer instead of holding the event loop in one go.
 
 A large page (10,000 files are about 2 MB) is parsed a run of items at a time, the loop
-running in between (:func:`decode_page`): :func:`split_page` cuts the body between two
-items of ``data``, and only where it can prove the cut is between two items; otherwise
-the body is parsed in one go, as any other.
+running in between (:func:`decode_page`): :func:`split_page` finds the items when it can
+read the envelope with certainty, :func:`parse_items` cuts them into runs that prove they
+are whole items by parsing; otherwise the body is parsed in one go, as any other.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._errors import ResponseValidationError
@@ -32,6 +32,7 @@ __all__ = [
     "decode_page",
     "item_error",
     "load",
+    "parse_items",
     "parse_json",
     "split_page",
     "structure_hook",
@@ -145,23 +146,14 @@ _DATA = re.compile(rb'"data"\s*:\s*\[')
 _BETWEEN_ITEMS = re.compile(rb"\}\s*,\s*\{")
 
 
-def split_page(body: bytes, piece: int) -> tuple[bytes, list[tuple[int, int]]] | None:
-    """Cut a page's body into its envelope and runs of whole items of ``data``.
+def split_page(body: bytes) -> tuple[bytes, int, int] | None:
+    """Find the items of a page's body: ``(envelope, start, end)``, or ``None``.
 
-    Returns the envelope with ``"data": []`` in place of the items, and ``(start, end)``
-    of each run of items in ``body``, about ``piece`` bytes each: parsing ``[`` + a run
-    + ``]`` gives its items, and the runs together give all of them. Returns ``None`` for
-    a small body, and for an envelope that cannot be read with certainty: one with a
-    backslash (quotes could no longer be counted) or with ``"data"`` more than once.
-
-    A run proves itself: it starts between two items, and parsing it as a list of values
-    succeeds only if it also ends between two items, at the same depth. So a cut in the
-    wrong place (``},{`` inside a string or within an item) makes its run fail to parse,
-    and the caller then parses the body in one go. Counting quotes keeps the cuts out of
-    strings when the items hold no backslash, so that this does not happen.
+    ``body[start:end]`` holds the items of ``data``; ``envelope`` is the body with
+    ``"data": []`` in their place. ``None`` when the envelope cannot be read with
+    certainty: when it has a backslash (quotes could no longer be counted) or names
+    ``"data"`` more than once.
     """
-    if len(body) <= 2 * piece:
-        return None
     opening = _DATA.search(body)
     end = body.rfind(b"]")
     if opening is None or end < opening.end():
@@ -174,39 +166,59 @@ def split_page(body: bytes, piece: int) -> tuple[bytes, list[tuple[int, int]]] |
         return None
     if prefix.count(b'"data"') != 1 or b'"data"' in suffix:
         return None
-    runs = []
+    return prefix + b"[]" + suffix, start, end
+
+
+def parse_items(body: bytes, start: int, end: int, piece: int) -> Iterator[list[Any]]:
+    """Parse the items in ``body[start:end]`` a run of about ``piece`` bytes at a time.
+
+    A run is cut where ``},{`` follows ``piece`` bytes, and proves itself: it starts
+    between two items, and parses as a list of values only if it also ends between two
+    items (a cut inside a string or within an item leaves something unclosed). A run
+    that does not parse is lengthened to the next cut, and so on.
+
+    Raises:
+        orjson.JSONDecodeError: Not even the whole rest parses: these are not items.
+    """
+    import orjson
+
+    view = memoryview(body)
     position = start
-    while position + piece < end:
-        cut = _BETWEEN_ITEMS.search(body, position + piece, end)
-        while cut is not None and body.count(b'"', position, cut.start()) % 2:
-            cut = _BETWEEN_ITEMS.search(body, cut.start() + 1, end)
-        if cut is None:
+    while position < end:
+        cut = _BETWEEN_ITEMS.search(body, position + piece, end) if position + piece < end else None
+        while True:
+            stop = cut.start() + 1 if cut is not None else end
+            try:
+                items = orjson.loads(b"".join((b"[", view[position:stop], b"]")))
+            except orjson.JSONDecodeError:
+                if cut is None:
+                    raise
+                cut = _BETWEEN_ITEMS.search(body, cut.end() - 1, end)
+                continue
             break
-        runs.append((position, cut.start() + 1))
-        position = cut.end() - 1
-    runs.append((position, end))
-    return prefix + b"[]" + suffix, runs
+        yield items
+        position = cut.end() - 1 if cut is not None else end
 
 
 async def _parse_page(response: Response) -> Any:
     body = response.body
-    split = split_page(body, PIECE)
+    split = split_page(body) if len(body) > 2 * PIECE else None
     if split is None:
         return parse_json(response)
     import orjson
 
-    envelope_text, runs = split
+    envelope_text, start, end = split
     try:
         envelope = orjson.loads(envelope_text)
         if envelope.__class__ is not dict or envelope.get("data") != []:
             return parse_json(response)
         items: list[Any] = []
-        for n, (start, end) in enumerate(runs):
+        for n, run in enumerate(parse_items(body, start, end, PIECE)):
             if n:
                 await asyncio.sleep(0)  # let the loop run between pieces
-            items += orjson.loads(b"[" + body[start:end] + b"]")
+            items += run
     except orjson.JSONDecodeError:
-        return parse_json(response)  # a cut not between two items, or not JSON at all
+        return parse_json(response)  # not JSON, or not a list of items
     envelope["data"] = items
     return envelope
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from openai_batches import _decode
-from openai_batches._decode import decode_page, split_page
+from openai_batches._decode import decode_page, parse_items, split_page
 from openai_batches._transport import Response
 from tests.conftest import sample
 
@@ -29,50 +29,58 @@ async def test_a_large_page_is_cut_between_items_and_gives_what_one_parse_gives(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     body = json.dumps({"object": "list", "data": files(200), "has_more": True}).encode()
-    split = split_page(body, 1000)
+    split = split_page(body)
     assert split is not None
-    envelope, runs = split
+    envelope, start, end = split
     assert orjson.loads(envelope) == {"object": "list", "data": [], "has_more": True}
+    runs = list(parse_items(body, start, end, 1000))
     assert len(runs) > 20
-    pieces = [orjson.loads(b"[" + body[a:b] + b"]") for a, b in runs]
-    assert [item for piece in pieces for item in piece] == files(200)
+    assert [item for run in runs for item in run] == files(200)
     monkeypatch.setattr(_decode, "PIECE", 1000)
     page = await decode_page(response(body))
     assert page.data == orjson.loads(body)["data"]
     assert (page.has_more, page.object) == (True, "list")
 
 
-def test_strings_that_look_like_a_cut_are_not_cut() -> None:
-    data = [{"id": f"file-{i}", "filename": "a},{b", "purpose": "}, {"} for i in range(60)]
+def test_a_cut_inside_a_string_or_an_item_moves_to_the_next_one() -> None:
+    data = [
+        {"id": f"file-{i}", "filename": "a},{b", "errors": {"data": [{"a": 1}, {"b": 2}]}}
+        for i in range(60)
+    ]
     body = json.dumps({"data": data, "has_more": False}).encode()
-    split = split_page(body, 100)
+    split = split_page(body)
     assert split is not None
-    pieces = [orjson.loads(b"[" + body[a:b] + b"]") for a, b in split[1]]
-    assert len(pieces) > 10
-    assert [item for piece in pieces for item in piece] == data
+    runs = list(parse_items(body, split[1], split[2], 100))
+    assert len(runs) > 10
+    assert [item for run in runs for item in run] == data
 
 
 def test_an_envelope_with_a_backslash_is_not_cut() -> None:
     """An escaped quote would throw the count of quotes off."""
     data = [{"id": 'a\\"},{"'}] * 60
-    assert split_page(json.dumps({"data": data, "has_more": False}).encode(), 100) is not None
+    assert split_page(json.dumps({"data": data, "has_more": False}).encode()) is not None
     body = {"object": 'li\\"st', "data": data, "has_more": False}
-    assert split_page(json.dumps(body).encode(), 100) is None
+    assert split_page(json.dumps(body).encode()) is None
 
 
-async def test_a_cut_that_is_not_between_items_falls_back_to_one_parse(
+async def test_items_that_are_not_items_fall_back_to_one_parse(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     body = {"data": [], "meta": {"data": [{"id": "x"}]}, "more": [{"id": "y"}] * 60}
     text = json.dumps({**body, "has_more": False}).encode()
-    assert split_page(text, 100) is not None  # its runs do not parse as items
+    split = split_page(text)
+    assert split is not None  # but what it takes for the items is not a list of items
+    with pytest.raises(orjson.JSONDecodeError):
+        list(parse_items(text, split[1], split[2], 100))
     monkeypatch.setattr(_decode, "PIECE", 100)
     assert (await decode_page(response(text))).data == []
 
 
-def test_a_small_page_is_not_cut() -> None:
+def test_a_small_page_is_parsed_in_one_go() -> None:
     body = json.dumps({"data": files(3), "has_more": False}).encode()
-    assert split_page(body, len(body)) is None
+    split = split_page(body)
+    assert split is not None
+    assert len(list(parse_items(body, split[1], split[2], len(body)))) == 1
 
 
 # Strings full of the characters a cut looks at; items with lists of objects inside.
@@ -107,13 +115,12 @@ async def test_any_page_parses_as_one_parse_would(
     ordered = {k: page[k] for k in order if k in page}
     body = json.dumps(ordered, indent=indent, ensure_ascii=ascii_only).encode()
     whole = orjson.loads(body)
-    split = split_page(body, piece)
+    split = split_page(body)
     if split is not None:
-        envelope, runs = split
+        envelope, start, end = split
         assert orjson.loads(envelope)["data"] == []
-        pieces = [orjson.loads(b"[" + body[a:b] + b"]") for a, b in runs if _parses(body[a:b])]
-        if len(pieces) == len(runs):  # every cut fell between two items
-            assert [item for p in pieces for item in p] == whole["data"]
+        runs = list(parse_items(body, start, end, piece))
+        assert [item for run in runs for item in run] == whole["data"]
     saved = _decode.PIECE
     _decode.PIECE = piece
     try:
@@ -123,11 +130,3 @@ async def test_any_page_parses_as_one_parse_would(
     assert decoded.data == whole["data"]
     assert decoded.has_more == whole["has_more"]
     assert (decoded.first_id, decoded.last_id) == (whole.get("first_id"), whole.get("last_id"))
-
-
-def _parses(text: bytes) -> bool:
-    try:
-        orjson.loads(b"[" + text + b"]")
-    except orjson.JSONDecodeError:
-        return False
-    return True
