@@ -31,6 +31,7 @@ __all__ = [
     "decode",
     "decode_page",
     "item_error",
+    "let_loop_run",
     "load",
     "parse_items",
     "parse_json",
@@ -46,6 +47,28 @@ _SNIPPET = 200
 _loaded = False
 
 
+async def let_loop_run() -> None:
+    """Give way to everything waiting on the event loop before this task goes on.
+
+    ``sleep(0)`` is not enough: it puts this task first in the loop's next round, ahead
+    of the tasks that round wakes (their timers fall due or their data comes in, and
+    they run one round later), so the next slice of work would run before them. Waking
+    on a timer that falls due now puts this task behind them.
+    """
+    loop = asyncio.get_running_loop()
+    woken = loop.create_future()
+    timer = loop.call_later(0, _wake, woken)
+    try:
+        await woken
+    finally:
+        timer.cancel()
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 async def load() -> None:
     """Import orjson, cattrs and the converter, a module at a time.
 
@@ -57,10 +80,10 @@ async def load() -> None:
         return
     import orjson  # noqa: F401
 
-    await asyncio.sleep(0)
+    await let_loop_run()
     import cattrs  # noqa: F401
 
-    await asyncio.sleep(0)
+    await let_loop_run()
     from . import _converter
     from ._models import Page
 
@@ -213,10 +236,9 @@ async def _parse_page(response: Response) -> Any:
         if envelope.__class__ is not dict or envelope.get("data") != []:
             return parse_json(response)
         items: list[Any] = []
-        for n, run in enumerate(parse_items(body, start, end, PIECE)):
-            if n:
-                await asyncio.sleep(0)  # let the loop run between pieces
+        for run in parse_items(body, start, end, PIECE):
             items += run
+            await let_loop_run()  # before the next piece is parsed
     except orjson.JSONDecodeError:
         return parse_json(response)  # not JSON, or not a list of items
     envelope["data"] = items

@@ -20,11 +20,10 @@ holds it in one go.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
-from ._decode import decode_page, item_error, structure_hook, while_loading
+from ._decode import decode_page, item_error, let_loop_run, structure_hook, while_loading
 from ._errors import PaginationError
 from ._models import Page
 from ._transport import Response
@@ -99,7 +98,7 @@ async def structured_pages(
         items: list[T] = []
         for start in range(0, len(data), SLICE):
             if start:
-                await asyncio.sleep(0)  # let the loop run between slices
+                await let_loop_run()
             chunk = data[start : start + SLICE]
             try:
                 items += [hook(item, cl) for item in chunk]
@@ -124,7 +123,7 @@ async def iter_items(pages: AsyncIterator[RawPage], cl: type[T]) -> AsyncGenerat
         data = page.data
         for start in range(0, len(data), SLICE):
             if start:
-                await asyncio.sleep(0)  # let the loop run between slices
+                await let_loop_run()
             for item in data[start : start + SLICE]:
                 try:
                     obj = hook(item, cl)
