@@ -18,19 +18,17 @@ from __future__ import annotations
 
 import enum
 import re
-import types
-import typing
 from collections.abc import Callable
 from typing import Any, get_args, get_origin, get_type_hints
 
 import attrs
 
+from ._converter import group_of, is_union
+
 __all__ = [
     "compile_hook",
     "field_types",
     "function_name",
-    "group_of",
-    "is_union",
     "module_source",
     "plain",
     "precomputed",
@@ -49,11 +47,6 @@ _BUILTINS = {
     "__dict": "dict",
     "__new": "object.__new__",
 }
-
-
-def is_union(tp: Any) -> bool:
-    """Whether ``tp`` is a union (``X | Y`` or ``Optional[X]``)."""
-    return isinstance(tp, types.UnionType) or getattr(tp, "__origin__", None) is typing.Union
 
 
 def field_types(cl: Any) -> list[tuple[attrs.Attribute[Any], Any]]:
@@ -267,12 +260,6 @@ batch does not load the models of the files.
 
 from typing import Any
 '''
-
-
-def group_of(cl: Any) -> str:
-    """The module whose models ``cl`` needs last: ``Page[Batch]`` is with ``Batch``."""
-    args = [a for a in get_args(cl) if isinstance(a, type) and a is not Any]
-    return str((args[-1] if args else get_origin(cl) or cl).__module__)
 
 
 def module_source(classes: list[Any]) -> str:

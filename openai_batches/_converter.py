@@ -13,19 +13,21 @@ is not a byte count, so a wrong body fails loudly rather than decoding into nons
 
 from __future__ import annotations
 
+import types
+import typing
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar, get_origin
+from typing import Any, TypeVar, get_args, get_origin
 
 import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
-from ._codegen import group_of, is_union
-from ._hooks import GROUPS
 from ._models import OpenEnum
 
 __all__ = [
     "configure",
+    "group_of",
+    "is_union",
     "locate_error",
     "make_converter",
     "structure_hook",
@@ -131,6 +133,8 @@ _WRITTEN: dict[str, dict[Any, Callable[[Any, Any], Any]]] = {}
 
 def written(cl: Any) -> Callable[[Any, Any], Any] | None:
     """The function ``_hooks.py`` has for ``cl``, if any; its group is made on first use."""
+    from ._hooks import GROUPS
+
     module = group_of(cl)
     group = _WRITTEN.get(module)
     if group is None:
@@ -162,6 +166,17 @@ def _model_hook(cl: Any, converter: cattrs.Converter) -> Callable[[Any, Any], An
         return obj
 
     return structure
+
+
+def group_of(cl: Any) -> str:
+    """The module whose models ``cl`` needs last: ``Page[Batch]`` is with ``Batch``."""
+    args = [a for a in get_args(cl) if isinstance(a, type) and a is not Any]
+    return str((args[-1] if args else get_origin(cl) or cl).__module__)
+
+
+def is_union(tp: Any) -> bool:
+    """Whether ``tp`` is a union (``X | Y`` or ``Optional[X]``)."""
+    return isinstance(tp, types.UnionType) or getattr(tp, "__origin__", None) is typing.Union
 
 
 def _is_union_of(*members: type) -> Callable[[Any], bool]:

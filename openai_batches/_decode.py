@@ -165,8 +165,8 @@ def _structure(data: Any, cl: type[T], response: Response) -> T:
 #: about a millisecond of orjson each.
 PIECE = 1 << 18
 
-_DATA = re.compile(rb'"data"\s*:\s*\[')
-_BETWEEN_ITEMS = re.compile(rb"\}\s*,\s*\{")
+_DATA = rb'"data"\s*:\s*\['
+_BETWEEN_ITEMS = rb"\}\s*,\s*\{"
 
 
 def split_page(body: bytes) -> tuple[bytes, int, int] | None:
@@ -177,7 +177,7 @@ def split_page(body: bytes) -> tuple[bytes, int, int] | None:
     certainty: when it has a backslash (quotes could no longer be counted) or names
     ``"data"`` more than once.
     """
-    opening = _DATA.search(body)
+    opening = re.search(_DATA, body)
     end = body.rfind(b"]")
     if opening is None or end < opening.end():
         return None
@@ -205,10 +205,11 @@ def parse_items(body: bytes, start: int, end: int, piece: int) -> Iterator[list[
     """
     import orjson
 
+    between_items = re.compile(_BETWEEN_ITEMS)  # re caches it
     view = memoryview(body)
     position = start
     while position < end:
-        cut = _BETWEEN_ITEMS.search(body, position + piece, end) if position + piece < end else None
+        cut = between_items.search(body, position + piece, end) if position + piece < end else None
         while True:
             stop = cut.start() + 1 if cut is not None else end
             try:
@@ -216,7 +217,7 @@ def parse_items(body: bytes, start: int, end: int, piece: int) -> Iterator[list[
             except orjson.JSONDecodeError:
                 if cut is None:
                     raise
-                cut = _BETWEEN_ITEMS.search(body, cut.end() - 1, end)
+                cut = between_items.search(body, cut.end() - 1, end)
                 continue
             break
         yield items
