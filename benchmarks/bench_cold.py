@@ -1,6 +1,6 @@
 """The first walk of a fresh process, event-loop stalls, and import time.
 
-    python benchmarks/bench_cold.py [--rounds 9] [--only stall]
+    python benchmarks/bench_cold.py [--rounds 15] [--only stall]
 
 Every measurement here runs in fresh interpreters, one per walk, against the listing
 server of ``bench_walk.py`` (a separate process on loopback, answering from a cache). The
@@ -329,7 +329,7 @@ def import_times(rounds: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--only", choices=("cold", "stall", "parts", "import"))
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -1,6 +1,6 @@
 """Walk 20,000 batches and 100,000 files several ways and print medians and ratios.
 
-    python benchmarks/bench_walk.py [--rounds 7] [--only "page 10,000"] [--no-extras]
+    python benchmarks/bench_walk.py [--rounds 11] [--only "page 10,000"] [--no-extras]
                                     [--interleave-sdk]
 
 The listing server runs in a separate process on loopback and answers every page from a
@@ -372,7 +372,7 @@ def model_building() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument("--only", help="run only the walks whose title contains this")
     parser.add_argument(
         "--interleave-sdk",
