@@ -148,9 +148,22 @@ async def decode_page(response: Response) -> Page[Any]:
     Raises:
         ResponseValidationError: As :func:`decode`.
     """
-    from ._models import Page
+    global _page
+    body = response.body
+    data = parse_json(response) if len(body) <= 2 * PIECE else await _parse_page(response)
+    if _page is None:
+        from ._models import Page
 
-    return _structure(await _parse_page(response), Page[Any], response)
+        _page = (Page[Any], structure_hook(Page[Any]))
+    cl, hook = _page
+    try:
+        return hook(data, cl)
+    except Exception as exc:
+        raise _validation_error(data, cl, response, "$") from exc
+
+
+# Page[Any] and its hook, looked up on the first page rather than on every one.
+_page: tuple[Any, Callable[[Any, Any], Page[Any]]] | None = None
 
 
 def _structure(data: Any, cl: type[T], response: Response) -> T:
@@ -226,7 +239,7 @@ def parse_items(body: bytes, start: int, end: int, piece: int) -> Iterator[list[
 
 async def _parse_page(response: Response) -> Any:
     body = response.body
-    split = split_page(body) if len(body) > 2 * PIECE else None
+    split = split_page(body)
     if split is None:
         return parse_json(response)
     import orjson
