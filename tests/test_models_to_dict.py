@@ -179,7 +179,7 @@ def test_job_report_and_progress() -> None:
         state="a.job",
         input="in.jsonl",
         endpoint="/v1/chat/completions",
-        model=None,
+        models=("", "gpt-4o-mini"),
         requests=3,
         succeeded=2,
         failed=1,
@@ -187,10 +187,12 @@ def test_job_report_and_progress() -> None:
         shards={"done": 1},
         batches={},
         tokens_enqueued=0,
+        tokens_by_model={"": 0, "gpt-4o-mini": 0},
         token_counter="bytes/4",
     )
     out = report.to_dict()
-    assert json.loads(json.dumps(out)) == out
+    # The models stay a tuple, which JSON writes as an array.
+    assert json.loads(json.dumps(out)) == {**out, "models": ["", "gpt-4o-mini"]}
     assert JobReport(**out) == report
     progress = JobProgress(
         event="batch",
@@ -200,6 +202,7 @@ def test_job_report_and_progress() -> None:
         pending=3,
         batches={"in_progress": 1},
         tokens_enqueued=12,
+        tokens_by_model={"gpt-4o-mini": 12},
         elapsed=1.5,
         remaining=None,
         shard=1,
