@@ -149,6 +149,30 @@ def test_first_use_loads_only_what_it_needs_and_the_decoding_beside_the_request(
     assert orjson < cattrs < converter  # the loop turned between one import and the next
 
 
+def test_the_files_never_load_the_batches_models() -> None:
+    """``client.files`` and ``client.uploads``, and structuring their models, leave the
+    batches' and webhook events' models unbuilt."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, openai_batches\n"
+        "from openai_batches._converter import structure_hook\n"
+        "client = openai_batches.Client('sk-test')\n"
+        "client.files, client.uploads\n"
+        "structure_hook(openai_batches.Page[openai_batches.FileObject])\n"
+        "structure_hook(openai_batches.Upload)\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('openai_batches'))))"
+    )
+    loaded = set(
+        subprocess.run(
+            [sys.executable, "-c", code], check=True, capture_output=True, text=True
+        ).stdout.split()
+    )
+    assert {"openai_batches._file_models", "openai_batches._hooks"} <= loaded
+    assert "openai_batches._batch_models" not in loaded
+
+
 def test_resources_are_built_once_on_first_use() -> None:
     client = openai_batches.Client("sk-test")
     assert client.batches is client.batches
