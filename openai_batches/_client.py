@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import os
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -374,7 +374,7 @@ class Client:
         if self._batches is None:
             from ._batches import Batches
 
-            self._batches = Batches(self._api, files=self.files)
+            self._batches = Batches(self._api, files=_Contents(self))
         return self._batches
 
     @property
@@ -511,3 +511,18 @@ class Client:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+class _Contents:
+    """``client.files.content`` for reading batch results; the files resource loads on use.
+
+    So that a first ``client.batches`` does not load the files and uploads modules too.
+    """
+
+    __slots__ = ("_client",)
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def content(self, file_id: str) -> AsyncIterable[bytes]:
+        return self._client.files.content(file_id)

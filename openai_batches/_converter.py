@@ -13,29 +13,27 @@ is not a byte count, so a wrong body fails loudly rather than decoding into nons
 
 from __future__ import annotations
 
+import types
+import typing
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar, get_args, get_origin, get_type_hints
+from typing import Any, TypeVar, get_args, get_origin
 
 import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
-from ._models import (
-    BatchStatus,
-    FilePurpose,
-    FileStatus,
-    OpenEnum,
-    UploadStatus,
-    WebhookEventType,
-)
+from ._models import OpenEnum
 
 __all__ = [
     "configure",
+    "group_of",
+    "is_union",
     "locate_error",
     "make_converter",
     "structure_hook",
     "to_dict",
     "unstructure",
+    "written",
 ]
 
 _PACKAGE = __name__.rpartition(".")[0]
@@ -77,16 +75,23 @@ def _structure_optional_int(value: object, _: object) -> int | None:
     raise _wrong(value, "an integer or null")
 
 
-def _structure_metadata(value: object, _: object) -> dict[str, str] | None:
+def _structure_optional_metadata(value: object, _: object) -> dict[str, str] | None:
     if value is None:
         return None
+    try:
+        return _structure_metadata(value, _)
+    except TypeError:
+        raise _wrong(value, "an object of strings or null") from None
+
+
+def _structure_metadata(value: object, _: object) -> dict[str, str]:
     if value.__class__ is dict:
         for k, v in value.items():
             if k.__class__ is not str or v.__class__ is not str:
                 break
         else:
             return dict(value)
-    raise _wrong(value, "an object of strings or null")
+    raise _wrong(value, "an object of strings")
 
 
 def _structure_json_list(value: object, _: object) -> list[Any]:
@@ -96,16 +101,11 @@ def _structure_json_list(value: object, _: object) -> list[Any]:
     raise _wrong(value, "an array")
 
 
-def _enum_hook(cl: type[OpenEnum]) -> Callable[[object, object], OpenEnum]:
-    members: dict[object, Any] = cl._value2member_map_
-
-    def structure(value: object, _: object) -> OpenEnum:
-        if value.__class__ is not str:
-            raise _wrong(value, f"a string ({cl.__name__})")
-        member = members.get(value)
-        return member if member is not None else cl(value)
-
-    return structure
+def _structure_open_enum(value: object, cl: type[OpenEnum]) -> OpenEnum:
+    if value.__class__ is not str:
+        raise _wrong(value, f"a string ({cl.__name__})")
+    member: OpenEnum | None = cl._value2member_map_.get(value)  # type: ignore[assignment]
+    return member if member is not None else cl(value)
 
 
 def _is_model(cl: Any) -> bool:
@@ -115,115 +115,35 @@ def _is_model(cl: Any) -> bool:
     return isinstance(origin, type) and attrs.has(origin) and module.startswith(_PACKAGE + "._")
 
 
-def _field_types(cl: Any) -> list[tuple[attrs.Attribute[Any], Any]]:
-    """The fields of a model with their types resolved, type variables filled in."""
-    origin = get_origin(cl) or cl
-    hints = get_type_hints(origin)
-    bindings = dict(zip(getattr(origin, "__parameters__", ()), get_args(cl), strict=False))
-    result = []
-    for field in attrs.fields(origin):
-        tp = hints[field.name]
-        params = getattr(tp, "__parameters__", ())
-        if params and bindings:
-            tp = tp[tuple(bindings[p] for p in params)]
-        result.append((field, tp))
-    return result
-
-
 def _fast_model_hook(cl: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
-    """Generate a structuring function for one model class: the fast path.
+    """The fast path for a model: its function from ``_hooks``, else one written now.
 
-    cattrs' own generated functions call a hook per field and build the object with
-    keyword arguments, about 1.25 µs for a file object. This one checks primitive
-    fields inline and sets the fields directly, about 0.3 µs (both printed by
-    benchmarks/bench_walk.py), which is what lets a
-    typed walk keep pace with plain dicts. It accepts exactly what the cattrs functions
-    of the detailed twin accept: absent and ``null`` optional fields become ``None``;
-    wrong types raise. On any failure the caller asks the detailed twin where it was.
+    The functions (see ``_codegen``) accept exactly what the cattrs functions of the
+    detailed twin accept; on any failure the caller asks the twin where it was.
     """
-    origin = get_origin(cl) or cl
-    names: dict[str, Any] = {"__cl": origin, "__None": None, "__type": type}
-    lines = [f"def structure_{origin.__name__}(o, _=None):"]
-    args = []
-    checks = []
-    for n, (field, tp) in enumerate(_field_types(cl)):
-        var = f"v{n}"
-        if field.name == "raw":
-            args.append("o")
-            continue
-        optional = _is_union(tp) and type(None) in get_args(tp)
-        inner = next((a for a in get_args(tp) if a is not type(None)), tp) if optional else tp
-        if field.default is attrs.NOTHING:
-            lines.append(f"  {var} = o[{field.name!r}]")
-        elif isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
-            names[f"f{n}"] = field.default.factory  # type: ignore[union-attr]
-            lines.append(f"  {var} = o.get({field.name!r})")
-            lines.append(f"  {var} = f{n}() if {var} is None else {var}")
-            optional = False
-        elif field.default is None:
-            lines.append(f"  {var} = o.get({field.name!r})")
-        else:
-            names[f"d{n}"] = field.default
-            lines.append(f"  {var} = o.get({field.name!r}, d{n})")
-        guard = f"{var} is not __None and " if optional else ""
-        if inner in (str, int, bool):
-            names[f"t{n}"] = inner
-            checks.append(f"({guard}__type({var}) is not t{n})")
-            args.append(var)
-            continue
-        names[f"h{n}"] = converter.get_structure_hook(inner)
-        names[f"t{n}"] = inner
-        indent = "    " if optional else "  "
-        if optional:
-            lines.append(f"  if {var} is not __None:")
-        if isinstance(inner, type) and issubclass(inner, OpenEnum):
-            # Known values by a dict lookup; the hook only for new ones (or wrong types).
-            names[f"m{n}"] = inner._value2member_map_
-            lines += [
-                f"{indent}try:",
-                f"{indent}  {var} = m{n}[{var}]",
-                f"{indent}except (KeyError, TypeError):",
-                f"{indent}  {var} = h{n}({var}, t{n})",
-            ]
-        else:
-            lines.append(f"{indent}{var} = h{n}({var}, t{n})")
-        args.append(var)
-    if checks:
-        lines.append(f"  if {' or '.join(checks)}:")
-        lines.append("    raise TypeError('a field has the wrong type')")
-    if _plain(origin):
-        # What attrs' __init__ would do, without calling it as well.
-        names["__new"] = object.__new__
-        lines.append("  __self = __new(__cl)")
-        for field, arg in zip(attrs.fields(origin), args, strict=True):
-            lines.append(f"  __self.{field.name} = {arg}")
-        lines.append("  return __self")
-    else:
-        lines.append(f"  return __cl({', '.join(args)})")
-    # Constants become default arguments, read as locals.
-    lines[0] = (
-        f"def structure_{origin.__name__}(o, _=None, {', '.join(f'{k}={k}' for k in names)}):"
-    )
-    script = "\n".join(lines)
-    exec(compile(script, f"<openai_batches structure {origin.__name__}>", "exec"), names)
-    structure: Callable[[Any, Any], Any] = names[f"structure_{origin.__name__}"]
-    return structure
+    hook = written(cl)
+    if hook is None:
+        from ._codegen import compile_hook
+
+        hook = compile_hook(cl, converter.get_structure_hook)
+    return hook
 
 
-def _plain(cl: type) -> bool:
-    """Whether building ``cl`` is only setting its fields: its ``__init__`` runs nothing else.
+_WRITTEN: dict[str, dict[Any, Callable[[Any, Any], Any]]] = {}
 
-    True for an attrs class whose fields have no validator or converter, are all set by
-    ``__init__``, and that has no ``__attrs_pre_init__``, ``__attrs_post_init__`` or
-    ``__setattr__`` of its own (frozen classes have one).
-    """
-    setattr_: object = cl.__setattr__
-    return (
-        setattr_ is object.__setattr__
-        and not hasattr(cl, "__attrs_pre_init__")
-        and not hasattr(cl, "__attrs_post_init__")
-        and all(f.init and f.validator is None and f.converter is None for f in attrs.fields(cl))
-    )
+
+def written(cl: Any) -> Callable[[Any, Any], Any] | None:
+    """The function ``_hooks.py`` has for ``cl``, if any; its group is made on first use."""
+    from ._hooks import GROUPS
+
+    module = group_of(cl)
+    group = _WRITTEN.get(module)
+    if group is None:
+        make = GROUPS.get(module)
+        if make is None:
+            return None
+        group = _WRITTEN[module] = make()
+    return group.get(cl)
 
 
 def _model_hook(cl: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
@@ -249,20 +169,24 @@ def _model_hook(cl: Any, converter: cattrs.Converter) -> Callable[[Any, Any], An
     return structure
 
 
+def group_of(cl: Any) -> str:
+    """The module whose models ``cl`` needs last: ``Page[Batch]`` is with ``Batch``."""
+    args = [a for a in get_args(cl) if isinstance(a, type) and a is not Any]
+    return str((args[-1] if args else get_origin(cl) or cl).__module__)
+
+
+def is_union(tp: Any) -> bool:
+    """Whether ``tp`` is a union (``X | Y`` or ``Optional[X]``)."""
+    return isinstance(tp, types.UnionType) or getattr(tp, "__origin__", None) is typing.Union
+
+
 def _is_union_of(*members: type) -> Callable[[Any], bool]:
     wanted = frozenset(members)
 
     def predicate(tp: Any) -> bool:
-        return frozenset(getattr(tp, "__args__", ())) == wanted and _is_union(tp)
+        return frozenset(getattr(tp, "__args__", ())) == wanted and is_union(tp)
 
     return predicate
-
-
-def _is_union(tp: Any) -> bool:
-    import types
-    import typing
-
-    return isinstance(tp, types.UnionType) or getattr(tp, "__origin__", None) is typing.Union
 
 
 def configure(converter: cattrs.Converter) -> None:
@@ -272,12 +196,12 @@ def configure(converter: cattrs.Converter) -> None:
     converter.register_structure_hook(bool, _structure_bool)
     converter.register_structure_hook_func(_is_union_of(str, type(None)), _structure_optional_str)
     converter.register_structure_hook_func(_is_union_of(int, type(None)), _structure_optional_int)
-    converter.register_structure_hook(dict[str, str] | None, _structure_metadata)
+    converter.register_structure_hook(dict[str, str] | None, _structure_optional_metadata)
+    converter.register_structure_hook_func(lambda tp: tp == dict[str, str], _structure_metadata)
     converter.register_structure_hook_func(lambda tp: tp == list[Any], _structure_json_list)
-    # One hook per enum class: a hook for a str-mixin enum found through `str` would win
-    # otherwise, and the values would come out as plain strings.
-    for enum_class in (BatchStatus, FilePurpose, FileStatus, UploadStatus, WebhookEventType):
-        converter.register_structure_hook(enum_class, _enum_hook(enum_class))
+    # Registered for the base class, which comes before `str` in every open enum's MRO:
+    # the hook for `str` would win otherwise, and the values come out as plain strings.
+    converter.register_structure_hook(OpenEnum, _structure_open_enum)
     fast = not converter.detailed_validation and not converter.forbid_extra_keys
     converter.register_structure_hook_factory(_is_model, _fast_model_hook if fast else _model_hook)
     converter.register_unstructure_hook_factory(_has_raw, _raw_omitting_unstructure)

@@ -73,9 +73,10 @@ T = TypeVar("T")
 
 #: The API's largest page of files.
 MAX_FILES_PAGE = 10_000
-#: The page size walks use unless told otherwise. Decoding a page of the API's default,
-#: 10,000, holds the event loop for about 12 ms; a page of 1,000 for about 1.1 ms, and
-#: a whole walk takes about as long either way (benchmarks/bench_walk.py).
+#: The page size walks use unless told otherwise. A page of the API's default, 10,000, is
+#: parsed and built in pieces with the event loop running in between, but holds ten
+#: times the objects at once, which the garbage collector pays for in ``pages()``
+#: (benchmarks/bench_walk.py, benchmarks/bench_cold.py).
 DEFAULT_FILES_PAGE = 1_000
 #: The API's largest single ``POST /files`` upload; larger files go through the Uploads API.
 MAX_SINGLE_UPLOAD = 512 * 1024**2

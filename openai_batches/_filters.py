@@ -23,7 +23,7 @@ from typing import Any
 
 import attrs
 
-from ._models import BatchStatus, Page
+from ._models import Page
 from ._pagination import RawPage
 
 __all__ = ["Filter", "Seconds", "batch_filter", "file_filter", "filter_pages"]
@@ -217,6 +217,10 @@ def _some(name: str, value: object) -> list[object]:
 
 
 def _statuses(value: object) -> frozenset[str]:
+    # Imported here: the files' walks use this module too, and do not load the batches'
+    # models.
+    from ._models import BatchStatus
+
     statuses: set[str] = set()
     for one in _some("status", value):
         if isinstance(one, BatchStatus):

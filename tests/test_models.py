@@ -224,7 +224,7 @@ def test_strict_twin_forbids_unknown_keys_on_files() -> None:
 def test_models_are_built_without_init_only_when_init_does_nothing_else() -> None:
     import attrs
 
-    from openai_batches._converter import _plain
+    from openai_batches._codegen import plain as _plain
     from openai_batches._models import Batch, BatchUsage
 
     @attrs.define

@@ -369,3 +369,77 @@ async def test_a_page_is_let_go_before_the_next_is_fetched(walk: str) -> None:
         ]
     assert got == ["file-00000", "file-00001", "file-00002"]
     assert alive_when_fetching == [False]
+
+
+@pytest.mark.parametrize("walk", ["list", "pages"])
+async def test_the_loop_runs_between_the_slices_of_a_large_page(
+    walk: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page of 10,000 files is parsed and structured a piece at a time, not in one go:
+    a heartbeat on a timer beats after every piece and every slice."""
+    import asyncio
+    import json
+
+    from multidict import CIMultiDict, CIMultiDictProxy
+
+    from openai_batches import _decode, _pagination
+    from openai_batches._decode import PIECE, load, parse_items, split_page
+    from openai_batches._pagination import SLICE, iter_items, structured_pages, walk_pages
+    from openai_batches._transport import Response
+
+    await load()
+    body = json.dumps({"object": "list", "data": files(10_000), "has_more": False}).encode()
+    split = split_page(body)
+    assert split is not None
+    pieces = len(list(parse_items(body, split[1], split[2], PIECE)))
+    slices = 10_000 // SLICE
+    assert pieces >= 5
+    assert slices >= 5
+
+    done = {"pieces": 0, "models": 0}
+
+    def counted_pieces(*args: Any) -> Any:
+        for run in parse_items(*args):
+            done["pieces"] += 1
+            yield run
+
+    def counted_hook(cl: Any) -> Any:
+        hook = _decode.structure_hook(cl)
+
+        def count(item: Any, cl: Any) -> Any:
+            done["models"] += 1
+            return hook(item, cl)
+
+        return count
+
+    monkeypatch.setattr(_decode, "parse_items", counted_pieces)
+    monkeypatch.setattr(_pagination, "structure_hook", counted_hook)
+
+    async def fetch(after: str | None) -> Response:
+        # Answers at once: any turn of the loop during the walk is a break between pieces.
+        return Response(200, CIMultiDictProxy(CIMultiDict()), body, "GET", "u")
+
+    # On a timer, as most work waiting on a loop is (sleeps, timeouts, I/O): the timers
+    # that fall due run after the tasks already ready, so the heartbeat beats between two
+    # slices only if the walk gives way for a whole round of the loop.
+    seen: set[tuple[int, int]] = set()
+    stop = asyncio.Event()
+
+    async def heartbeat() -> None:
+        while not stop.is_set():
+            seen.add((done["pieces"], done["models"]))
+            await asyncio.sleep(1e-9)
+
+    task = asyncio.create_task(heartbeat())
+    await asyncio.sleep(0.001)
+    if walk == "list":
+        assert len([f async for f in iter_items(walk_pages(fetch, None), FileObject)]) == 10_000
+    else:
+        pages = structured_pages(walk_pages(fetch, None), FileObject)
+        assert len((await anext(pages)).data) == 10_000
+        await pages.aclose()
+    stop.set()
+    await task
+    # The heartbeat saw every number of pieces parsed, and of models built at each slice.
+    assert {n for n, models in seen if models == 0} >= set(range(1, pieces))
+    assert {models for _, models in seen} >= {SLICE * k for k in range(1, slices)}

@@ -43,21 +43,81 @@ def test_errors_share_one_root() -> None:
             assert issubclass(value, openai_batches.OpenAIError), name
 
 
-def test_the_package_import_leaves_models_resources_and_parsers_for_later() -> None:
+FIRST_USE = """
+import asyncio, json, sys
+
+beats = 0  # turns of the event loop so far
+at_import = {}
+
+class Spy:  # records how many turns the loop had made when a module began to load
+    def find_spec(self, name, path=None, target=None):
+        at_import.setdefault(name, beats)
+
+sys.meta_path.insert(0, Spy())
+
+def loaded():
+    return sorted(m for m in sys.modules if m.split(".")[0] in
+                  ("openai_batches", "cattrs", "orjson", "attrs", "attr"))
+
+import openai_batches
+stages = {"import": loaded()}
+
+from aiohttp import web
+
+FILE = {"id": "file-1", "object": "file", "bytes": 1, "created_at": 1, "filename": "a",
+        "purpose": "batch"}
+
+async def main():
+    global beats
+
+    async def heartbeat():
+        global beats
+        while True:
+            beats += 1
+            await asyncio.sleep(0)
+
+    async def files(request):
+        stages["loading when the request arrived"] = "orjson" in at_import
+        return web.json_response({"object": "list", "data": [FILE], "has_more": False})
+
+    app = web.Application()
+    app.router.add_get("/v1/files", files)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    client = openai_batches.Client("sk-test", base_url=f"http://127.0.0.1:{port}/v1")
+    client.batches
+    stages["batches"] = loaded()
+    client.files
+    stages["files"] = loaded()
+    beat = asyncio.create_task(heartbeat())
+    stages["walked"] = [f.id async for f in client.files.list()]
+    beat.cancel()
+    await client.close()
+    await runner.cleanup()
+
+asyncio.run(main())
+stages["at import"] = [at_import.get(m) for m in ("orjson", "cattrs", "openai_batches._converter")]
+print(json.dumps(stages))
+"""
+
+
+def test_first_use_loads_only_what_it_needs_and_the_decoding_beside_the_request() -> None:
+    """``import openai_batches`` leaves the models, resources and parsers for later; the
+    first ``client.batches`` loads the batches alone; the first walk loads orjson, cattrs
+    and the converter while its request is out, letting the loop run between them."""
+    import json
     import subprocess
     import sys
 
-    code = (
-        "import sys, openai_batches\n"
-        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('openai_batches', 'cattrs', 'orjson', 'attrs', 'attr'))))"
-    )
-    loaded = set(
-        subprocess.run(
-            [sys.executable, "-c", code], check=True, capture_output=True, text=True
-        ).stdout.split()
-    )
-    assert "openai_batches._client" in loaded
+    out = subprocess.run(
+        [sys.executable, "-c", FIRST_USE], check=True, capture_output=True, text=True
+    ).stdout
+    stages = json.loads(out)
+    imported = set(stages["import"])
+    assert "openai_batches._client" in imported
     for later in (
         "_models",
         "_batches",
@@ -70,9 +130,47 @@ def test_the_package_import_leaves_models_resources_and_parsers_for_later() -> N
         "_webhooks",
         "testing",
     ):
-        assert f"openai_batches.{later}" not in loaded
-    assert "cattrs" not in loaded
-    assert "orjson" not in loaded
+        assert f"openai_batches.{later}" not in imported
+    assert not {"cattrs", "orjson"} & imported
+
+    batches = set(stages["batches"]) - imported
+    assert {"openai_batches._batches", "openai_batches._batch_models"} <= batches
+    for later in ("_files", "_uploads", "_file_models", "_converter", "_hooks", "_results"):
+        assert f"openai_batches.{later}" not in batches
+    assert not {"cattrs", "orjson"} & batches
+
+    files = set(stages["files"]) - set(stages["batches"])
+    assert {"openai_batches._files", "openai_batches._file_models"} <= files
+    assert not {"cattrs", "orjson", "openai_batches._converter"} & files
+
+    assert stages["walked"] == ["file-1"]
+    assert stages["loading when the request arrived"]
+    orjson, cattrs, converter = stages["at import"]
+    assert orjson < cattrs < converter  # the loop turned between one import and the next
+
+
+def test_the_files_never_load_the_batches_models() -> None:
+    """``client.files`` and ``client.uploads``, and structuring their models, leave the
+    batches' and webhook events' models unbuilt."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, openai_batches\n"
+        "from openai_batches._converter import structure_hook\n"
+        "client = openai_batches.Client('sk-test')\n"
+        "client.files, client.uploads\n"
+        "structure_hook(openai_batches.Page[openai_batches.FileObject])\n"
+        "structure_hook(openai_batches.Upload)\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('openai_batches'))))"
+    )
+    loaded = set(
+        subprocess.run(
+            [sys.executable, "-c", code], check=True, capture_output=True, text=True
+        ).stdout.split()
+    )
+    assert {"openai_batches._file_models", "openai_batches._hooks"} <= loaded
+    assert "openai_batches._batch_models" not in loaded
 
 
 def test_resources_are_built_once_on_first_use() -> None:
