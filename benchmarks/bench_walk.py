@@ -14,6 +14,8 @@ the first walk of a process). The arms:
 * ``list()``: ``client.batches.list()`` / ``client.files.list()``;
 * ``pages()``: ``client.batches.pages()`` / ``client.files.pages()``, counting the
   models of each page;
+* ``pages(), no gc``: the same with the garbage collector off during the walk, which
+  shows what holding a page of models costs in collections;
 * ``openai``: the official SDK's ``AsyncOpenAI`` auto-pagination, when installed
   (``pip install -e '.[bench]'``).
 
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import socket
@@ -240,6 +243,16 @@ async def bench_all(
 
         return walk
 
+    def no_gc(walk: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[int]]:
+        async def without_collector() -> int:
+            gc.disable()
+            try:
+                return await walk()
+            finally:
+                gc.enable()
+
+        return without_collector
+
     async def sdk_batches() -> int:
         assert sdk is not None
         return sum([1 async for _ in sdk.batches.list(limit=100)])
@@ -266,6 +279,7 @@ async def bench_all(
                 "floor": raw("batches", 100, orjson.loads),
                 "list()": ours_batches,
                 "pages()": pages_batches,
+                "pages(), no gc": no_gc(pages_batches),
                 "openai": sdk_batches,
             },
         ),
@@ -277,6 +291,7 @@ async def bench_all(
                 "floor": raw("files", default_files_page, orjson.loads),
                 "list()": ours_files(default_files_page),
                 "pages()": pages_files(default_files_page),
+                "pages(), no gc": no_gc(pages_files(default_files_page)),
                 "openai": sdk_files(default_files_page),
             },
         ),
@@ -288,6 +303,7 @@ async def bench_all(
                 "floor": raw("files", 10_000, orjson.loads),
                 "list()": ours_files(10_000),
                 "pages()": pages_files(10_000),
+                "pages(), no gc": no_gc(pages_files(10_000)),
                 "openai": sdk_files(10_000),
             },
         ),
@@ -304,7 +320,8 @@ async def bench_all(
         # after all of phase one, because the SDK's garbage fragments the heap (see the
         # docstring).
         for title, expected, arms in scenarios:
-            ours = {name: arms[name] for name in ("raw", "floor", "list()", "pages()")}
+            names = ("raw", "floor", "list()", "pages()", "pages(), no gc")
+            ours = {name: arms[name] for name in names}
             report(title, expected, await measure(ours, expected, rounds))
         if sdk is not None:
             for title, expected, arms in scenarios:

@@ -19,9 +19,9 @@ works. Every stage between the walk and the caller closes the stage it reads fro
 it stops, so closing the outermost one (``contextlib.aclosing``) cancels that request at
 once.
 
-A large page (files come 10,000 at a time if asked) is structured in slices of
-:data:`SLICE` items, and the event loop runs between two slices: only parsing the body
-holds it in one go.
+A large page (files come 10,000 at a time if asked) is parsed a piece at a time (see
+``_decode``) and structured in slices of :data:`SLICE` items, the event loop running
+between two.
 """
 
 from __future__ import annotations
@@ -57,10 +57,10 @@ __all__ = [
 
 T = TypeVar("T")
 
-#: Items structured between two turns of the event loop. A file takes about 0.3 µs and
-#: a batch about 1 µs to build (``benchmarks/bench_walk.py`` prints both), so a slice
-#: holds the loop for about a millisecond or less, plus what the caller does per item;
-#: pages up to 1,000 items (the default for files, the most for batches) are never cut.
+#: Items structured between two turns of the event loop: about a millisecond of work for
+#: files or less (``benchmarks/bench_walk.py`` prints the time to build one model), plus
+#: what the caller does with each; pages of up to 1,000 items (the default for files,
+#: more than the most for batches) are never cut.
 SLICE = 1000
 
 RawPage = tuple[Page[Any], Response]
