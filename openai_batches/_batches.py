@@ -21,9 +21,6 @@ import attrs
 from ._api import API
 from ._decode import Response, as_is, decoder
 from ._errors import APIError, ConflictError
-from ._expiry import ExpiresAfter, check_expires_after, expires_after_json
-from ._filters import Seconds, batch_filter, filter_pages
-from ._many import Ids, call_many
 from ._models import Batch, BatchStatus, Page
 from ._options import Extra, RequestOptions, options_of
 from ._pagination import (
@@ -39,13 +36,17 @@ from ._pagination import (
 from ._retry import StopRetrying
 from ._types import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 from ._urls import encode_path
-from ._wait import OnCancel, OnProgress, Polling, wait_for_batch
 
 if TYPE_CHECKING:
-    # The results machinery loads on first use, keeping `import openai_batches` light.
+    # What only some methods need loads on their first use, keeping `import
+    # openai_batches`, and the first `client.batches`, light.
+    from ._expiry import ExpiresAfter
+    from ._filters import Seconds
     from ._jsonl import RequestWriter
     from ._lines import BatchRequest, BatchResult
+    from ._many import Ids
     from ._results import ContentSource, JoinSummary, RequestInputs, ResultJoin
+    from ._wait import OnCancel, OnProgress, Polling
     from ._webhooks import BatchEvents
 
 log = logging.getLogger(__name__)
@@ -105,8 +106,6 @@ class GenerateKey(enum.Enum):
 
 
 GENERATE_KEY: Final = GenerateKey.GENERATE_KEY
-
-DEFAULT_POLLING = Polling()
 
 
 class Batches:
@@ -447,6 +446,8 @@ class Batches:
             TypeError, ValueError: An argument, or an id in a collection, is wrong.
             NotFoundError: There is no batch with one of the ids.
         """
+        from ._many import call_many
+
         return call_many(
             lambda batch_id: self.retrieve(batch_id, timeout=timeout),
             ids,
@@ -490,6 +491,8 @@ class Batches:
         ``return_exceptions=True`` to go on past it). Takes the same arguments as
         :meth:`retrieve_many`.
         """
+        from ._many import call_many
+
         return call_many(
             lambda batch_id: self.cancel(batch_id, timeout=timeout),
             ids,
@@ -506,7 +509,7 @@ class Batches:
         on_progress: OnProgress | None = None,
         on_cancel: OnCancel = "leave",
         cancel_at_deadline: bool = False,
-        polling: Polling = DEFAULT_POLLING,
+        polling: Polling | None = None,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
         events: BatchEvents | None = None,
     ) -> Batch:
@@ -528,7 +531,8 @@ class Batches:
                 or ``"cancel"`` it too (the request is sent shielded from the
                 cancellation, then ``CancelledError`` propagates).
             cancel_at_deadline: Cancel the batch when the deadline passes.
-            polling: Intervals, backoff, error tolerance, and the sleep and clock used.
+            polling: Intervals, backoff, error tolerance, and the sleep and clock used
+                (``None``: ``Polling()``, the defaults).
             timeout: Each poll's timeout, instead of the client's.
             events: Webhook events that wake this wait: when ``events`` is notified of
                 an event for this batch, the batch is retrieved at once rather than at
@@ -541,6 +545,9 @@ class Batches:
             WaitTimeoutError: The deadline passed; ``.batch`` is the last one seen.
             APIStatusError: A poll failed for good (404, 401, or too many errors).
         """
+        from ._wait import Polling, wait_for_batch
+
+        polling = Polling() if polling is None else polling
         abortable = self._api.transport.abortable
 
         async def sleep(seconds: float) -> object:
@@ -567,7 +574,7 @@ class Batches:
         *,
         deadline: float | None = None,
         on_progress: OnProgress | None = None,
-        polling: Polling = DEFAULT_POLLING,
+        polling: Polling | None = None,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
         events: BatchEvents | None = None,
     ) -> Batch:
@@ -661,17 +668,21 @@ class Batches:
                 request).
         """
         ahead = check_prefetch(prefetch)
-        walk_filter = batch_filter(
-            status=status,
-            created_after=created_after,
-            created_before=created_before,
-            endpoint=endpoint,
-            metadata=metadata,
-            max_items=max_items,
-        )
         walk = self._walk(limit, after, timeout, options_of(extra, why=_GET_PAGES))
-        if walk_filter is not None:
-            walk = filter_pages(walk, walk_filter)
+        filters = (status, created_after, created_before, endpoint, metadata, max_items)
+        if any(value is not None for value in filters):
+            from ._filters import batch_filter, filter_pages
+
+            walk_filter = batch_filter(
+                status=status,
+                created_after=created_after,
+                created_before=created_before,
+                endpoint=endpoint,
+                metadata=metadata,
+                max_items=max_items,
+            )
+            if walk_filter is not None:
+                walk = filter_pages(walk, walk_filter)
         return iter_items(prefetch_pages(walk, ahead), Batch)
 
     def _walk(
@@ -721,6 +732,8 @@ def create_body(
         pairs[IDEMPOTENCY_METADATA_KEY] = key
     if pairs:
         body["metadata"] = pairs
+    from ._expiry import check_expires_after, expires_after_json
+
     seconds = check_expires_after(output_expires_after, "output_expires_after")
     if seconds is not None:
         body["output_expires_after"] = expires_after_json(seconds)

@@ -383,7 +383,7 @@ class Client:
         if self._files is None:
             from ._files import Files
 
-            self._files = Files(self._api, uploads=self.uploads)
+            self._files = Files(self._api, uploads=self._uploads)
         return self._files
 
     @property

@@ -1,4 +1,4 @@
-"""The files' and uploads' models (see ``_models``)."""
+"""The files' models (see ``_models``)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,6 @@ __all__ = [
     "FileObject",
     "FilePurpose",
     "FileStatus",
-    "Upload",
-    "UploadPart",
-    "UploadStatus",
 ]
 
 
@@ -62,15 +59,6 @@ class FileObject(_Model):
     raw: Mapping[str, Any] = RAW
 
 
-class UploadStatus(OpenEnum):
-    """The status of an upload."""
-
-    PENDING = "pending"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"
-
-
 @attrs.define
 class FileDeleted(_Model):
     """The answer to deleting a file."""
@@ -78,32 +66,3 @@ class FileDeleted(_Model):
     id: str
     object: str
     deleted: bool
-
-
-@attrs.define
-class UploadPart(_Model):
-    """One part added to an upload."""
-
-    id: str
-    object: str
-    created_at: int
-    upload_id: str
-
-
-@attrs.define
-class Upload(_Model):
-    """A multipart upload; once ``completed``, ``file`` is the file it made.
-
-    ``object`` (``"upload"``) is optional in the API's document, so it may be ``None``.
-    """
-
-    id: str
-    bytes: int
-    created_at: int
-    filename: str
-    purpose: FilePurpose
-    status: UploadStatus
-    expires_at: int
-    object: str | None = None
-    file: FileObject | None = None
-    raw: Mapping[str, Any] = RAW

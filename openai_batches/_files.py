@@ -36,9 +36,6 @@ import attrs
 from ._api import API
 from ._decode import Response, as_is, decoder
 from ._errors import APIConnectionError, APIError, DownloadSizeError, ResponseValidationError
-from ._expiry import ExpiresAfter, check_expires_after
-from ._filters import Seconds, file_filter, filter_pages
-from ._many import Ids, call_many
 from ._models import FileDeleted, FileObject, Page
 from ._options import Extra, RequestOptions, options_of
 from ._pagination import (
@@ -52,14 +49,18 @@ from ._pagination import (
     walk_pages,
 )
 from ._retry import StopRetrying
-from ._scan import scan_pages
-from ._sources import FileInput, FilePart, FormField, OnUploadProgress, source_of
 from ._types import USE_CLIENT_DEFAULT, Order, TimeoutTypes, UseClientDefault, check_seconds
-from ._uploads import Uploads, check_purpose
 from ._urls import encode_path
 
 if TYPE_CHECKING:
+    # What only some methods need loads on their first use, keeping the first
+    # `client.files` light.
+    from ._expiry import ExpiresAfter
+    from ._filters import Seconds
+    from ._many import Ids
+    from ._sources import FileInput, FormField, OnUploadProgress
     from ._transport import Stream
+    from ._uploads import Uploads
     from ._wait import Polling
 
 __all__ = ["DownloadSizeError", "Files"]
@@ -139,8 +140,17 @@ class Files:
         max_single_upload: int = MAX_SINGLE_UPLOAD,
     ) -> None:
         self._api = api
-        self._uploads = Uploads(api) if uploads is None else uploads
+        self._given_uploads = uploads
         self.max_single_upload = max_single_upload
+
+    @property
+    def _uploads(self) -> Uploads:
+        # Built on the first large upload: listing files never loads the Uploads API.
+        if self._given_uploads is None:
+            from ._uploads import Uploads
+
+            self._given_uploads = Uploads(self._api)
+        return self._given_uploads
 
     async def create(
         self,
@@ -183,6 +193,10 @@ class Files:
             FileNotFoundError: There is no file at the path.
             TypeError, ValueError: An argument is wrong (raised before any request).
         """
+        from ._expiry import check_expires_after
+        from ._sources import FilePart, source_of
+        from ._uploads import check_purpose
+
         options = options_of(extra, why=_MULTIPART)
         check_purpose(purpose)
         seconds = check_expires_after(expires_after)
@@ -404,6 +418,8 @@ class Files:
             TypeError, ValueError: An argument, or an id in a collection, is wrong.
             NotFoundError: There is no file with one of the ids.
         """
+        from ._many import call_many
+
         return call_many(
             lambda file_id: self.retrieve(file_id, timeout=timeout),
             ids,
@@ -444,6 +460,8 @@ class Files:
 
         Takes the same arguments as :meth:`retrieve_many`.
         """
+        from ._many import call_many
+
         return call_many(
             lambda file_id: self.delete(file_id, timeout=timeout),
             ids,
@@ -516,6 +534,8 @@ class Files:
             path = folder / file_id
             await self.download(file_id, path, read_timeout=read_timeout)
             return path
+
+        from ._many import call_many
 
         return call_many(
             save,
@@ -809,15 +829,18 @@ class Files:
                 request).
         """
         ahead = check_prefetch(prefetch)
-        walk_filter = file_filter(
-            newest_first=order != "asc",
-            created_after=created_after,
-            created_before=created_before,
-            max_items=max_items,
-        )
         walk = self._walk(purpose, order, limit, after, timeout, options_of(extra, why=_GET_PAGES))
-        if walk_filter is not None:
-            walk = filter_pages(walk, walk_filter)
+        if created_after is not None or created_before is not None or max_items is not None:
+            from ._filters import file_filter, filter_pages
+
+            walk_filter = file_filter(
+                newest_first=order != "asc",
+                created_after=created_after,
+                created_before=created_before,
+                max_items=max_items,
+            )
+            if walk_filter is not None:
+                walk = filter_pages(walk, walk_filter)
         return iter_items(prefetch_pages(walk, ahead), FileObject)
 
     def scan(
@@ -845,6 +868,8 @@ class Files:
             ValueError: An argument is out of range (raised at once, before any request).
             PaginationError: The API's cursors do not advance, or a page is out of order.
         """
+        from ._scan import scan_pages
+
         oldest_first = self._walk(purpose, "asc", limit, None, timeout)
         newest_first = self._walk(purpose, "desc", limit, None, timeout)
         return iter_items(scan_pages(oldest_first, newest_first), FileObject)

@@ -12,7 +12,7 @@ from typing import Any
 
 
 def group_batch_models():
-    from ._batch_models import Batch, BatchError, BatchErrors, BatchEvent, BatchEventData, BatchRequestCounts, BatchStatus, BatchUsage, InputTokensDetails, OutputTokensDetails, WebhookEvent, WebhookEventType
+    from ._batch_models import Batch, BatchError, BatchErrors, BatchRequestCounts, BatchStatus, BatchUsage, InputTokensDetails, OutputTokensDetails
     from ._models import Page
 
     def structure_Batch(o, _=None, __None=None, __type=type, __str=str, __int=int, __list=list, __dict=dict, __new=object.__new__, _BatchStatus=BatchStatus, _BatchStatus__value2member_map_=BatchStatus._value2member_map_, _list=list, _BatchError=BatchError, _BatchErrors=BatchErrors, _BatchRequestCounts=BatchRequestCounts, _InputTokensDetails=InputTokensDetails, _OutputTokensDetails=OutputTokensDetails, _BatchUsage=BatchUsage, _Batch=Batch):
@@ -187,46 +187,6 @@ def group_batch_models():
         result.data = v0_1
         return result
 
-    def structure_BatchEvent(o, _=None, __None=None, __type=type, __str=str, __int=int, __new=object.__new__, _WebhookEventType=WebhookEventType, _WebhookEventType__value2member_map_=WebhookEventType._value2member_map_, _BatchEventData=BatchEventData, _BatchEvent=BatchEvent):
-        v0_0 = o['id']
-        v0_1 = o['type']
-        v0_2 = o['created_at']
-        v0_3 = o['data']
-        v0_5 = o
-        try:
-            v0_4 = o['object']
-        except KeyError:
-            v0_4 = o.get('object')
-        try:
-            v0_1 = _WebhookEventType__value2member_map_[v0_1]
-        except (KeyError, TypeError):
-            if __type(v0_1) is not __str:
-                raise TypeError('expected a string (WebhookEventType)') from None
-            v0_1 = _WebhookEventType(v0_1)
-        v1_0 = v0_3['id']
-        if (__type(v1_0) is not __str):
-            raise TypeError('a field of BatchEventData has the wrong type')
-        v0_3 = __new(_BatchEventData)
-        v0_3.id = v1_0
-        if (__type(v0_0) is not __str) or (__type(v0_2) is not __int) or (v0_4 is not __None and __type(v0_4) is not __str):
-            raise TypeError('a field of BatchEvent has the wrong type')
-        result = __new(_BatchEvent)
-        result.id = v0_0
-        result.type = v0_1
-        result.created_at = v0_2
-        result.data = v0_3
-        result.object = v0_4
-        result.raw = v0_5
-        return result
-
-    def structure_BatchEventData(o, _=None, __type=type, __str=str, __new=object.__new__, _BatchEventData=BatchEventData):
-        v0_0 = o['id']
-        if (__type(v0_0) is not __str):
-            raise TypeError('a field of BatchEventData has the wrong type')
-        result = __new(_BatchEventData)
-        result.id = v0_0
-        return result
-
     def structure_BatchRequestCounts(o, _=None, __type=type, __int=int, __new=object.__new__, _BatchRequestCounts=BatchRequestCounts):
         v0_0 = o['total']
         v0_1 = o['completed']
@@ -281,6 +241,85 @@ def group_batch_models():
         result.reasoning_tokens = v0_0
         return result
 
+    def structure_Page_Batch(o, _=None, __None=None, __type=type, __str=str, __bool=bool, __list=list, __new=object.__new__, _Batch=Batch, _Page=Page):
+        v0_0 = o['data']
+        v0_1 = o['has_more']
+        try:
+            v0_2 = o['object']
+            v0_3 = o['first_id']
+            v0_4 = o['last_id']
+        except KeyError:
+            v0_2 = o.get('object', 'list')
+            v0_3 = o.get('first_id')
+            v0_4 = o.get('last_id')
+        if __type(v0_0) is not __list:
+            raise TypeError('expected an array')
+        v0_0 = [structure_Batch(x, _Batch) for x in v0_0]
+        if (__type(v0_1) is not __bool) or (__type(v0_2) is not __str) or (v0_3 is not __None and __type(v0_3) is not __str) or (v0_4 is not __None and __type(v0_4) is not __str):
+            raise TypeError('a field of Page has the wrong type')
+        result = __new(_Page)
+        result.data = v0_0
+        result.has_more = v0_1
+        result.object = v0_2
+        result.first_id = v0_3
+        result.last_id = v0_4
+        return result
+
+    return {
+            Batch: structure_Batch,
+            BatchError: structure_BatchError,
+            BatchErrors: structure_BatchErrors,
+            BatchRequestCounts: structure_BatchRequestCounts,
+            BatchUsage: structure_BatchUsage,
+            InputTokensDetails: structure_InputTokensDetails,
+            OutputTokensDetails: structure_OutputTokensDetails,
+            Page[Batch]: structure_Page_Batch,
+    }
+
+
+def group_webhook_models():
+    from ._webhook_models import BatchEvent, BatchEventData, WebhookEvent, WebhookEventType
+
+    def structure_BatchEvent(o, _=None, __None=None, __type=type, __str=str, __int=int, __new=object.__new__, _WebhookEventType=WebhookEventType, _WebhookEventType__value2member_map_=WebhookEventType._value2member_map_, _BatchEventData=BatchEventData, _BatchEvent=BatchEvent):
+        v0_0 = o['id']
+        v0_1 = o['type']
+        v0_2 = o['created_at']
+        v0_3 = o['data']
+        v0_5 = o
+        try:
+            v0_4 = o['object']
+        except KeyError:
+            v0_4 = o.get('object')
+        try:
+            v0_1 = _WebhookEventType__value2member_map_[v0_1]
+        except (KeyError, TypeError):
+            if __type(v0_1) is not __str:
+                raise TypeError('expected a string (WebhookEventType)') from None
+            v0_1 = _WebhookEventType(v0_1)
+        v1_0 = v0_3['id']
+        if (__type(v1_0) is not __str):
+            raise TypeError('a field of BatchEventData has the wrong type')
+        v0_3 = __new(_BatchEventData)
+        v0_3.id = v1_0
+        if (__type(v0_0) is not __str) or (__type(v0_2) is not __int) or (v0_4 is not __None and __type(v0_4) is not __str):
+            raise TypeError('a field of BatchEvent has the wrong type')
+        result = __new(_BatchEvent)
+        result.id = v0_0
+        result.type = v0_1
+        result.created_at = v0_2
+        result.data = v0_3
+        result.object = v0_4
+        result.raw = v0_5
+        return result
+
+    def structure_BatchEventData(o, _=None, __type=type, __str=str, __new=object.__new__, _BatchEventData=BatchEventData):
+        v0_0 = o['id']
+        if (__type(v0_0) is not __str):
+            raise TypeError('a field of BatchEventData has the wrong type')
+        result = __new(_BatchEventData)
+        result.id = v0_0
+        return result
+
     def structure_WebhookEvent(o, _=None, __None=None, __type=type, __str=str, __int=int, __new=object.__new__, _WebhookEventType=WebhookEventType, _WebhookEventType__value2member_map_=WebhookEventType._value2member_map_, _WebhookEvent=WebhookEvent):
         v0_0 = o['id']
         v0_1 = o['type']
@@ -310,47 +349,15 @@ def group_batch_models():
         result.raw = v0_5
         return result
 
-    def structure_Page_Batch(o, _=None, __None=None, __type=type, __str=str, __bool=bool, __list=list, __new=object.__new__, _Batch=Batch, _Page=Page):
-        v0_0 = o['data']
-        v0_1 = o['has_more']
-        try:
-            v0_2 = o['object']
-            v0_3 = o['first_id']
-            v0_4 = o['last_id']
-        except KeyError:
-            v0_2 = o.get('object', 'list')
-            v0_3 = o.get('first_id')
-            v0_4 = o.get('last_id')
-        if __type(v0_0) is not __list:
-            raise TypeError('expected an array')
-        v0_0 = [structure_Batch(x, _Batch) for x in v0_0]
-        if (__type(v0_1) is not __bool) or (__type(v0_2) is not __str) or (v0_3 is not __None and __type(v0_3) is not __str) or (v0_4 is not __None and __type(v0_4) is not __str):
-            raise TypeError('a field of Page has the wrong type')
-        result = __new(_Page)
-        result.data = v0_0
-        result.has_more = v0_1
-        result.object = v0_2
-        result.first_id = v0_3
-        result.last_id = v0_4
-        return result
-
     return {
-            Batch: structure_Batch,
-            BatchError: structure_BatchError,
-            BatchErrors: structure_BatchErrors,
             BatchEvent: structure_BatchEvent,
             BatchEventData: structure_BatchEventData,
-            BatchRequestCounts: structure_BatchRequestCounts,
-            BatchUsage: structure_BatchUsage,
-            InputTokensDetails: structure_InputTokensDetails,
-            OutputTokensDetails: structure_OutputTokensDetails,
             WebhookEvent: structure_WebhookEvent,
-            Page[Batch]: structure_Page_Batch,
     }
 
 
 def group_file_models():
-    from ._file_models import FileDeleted, FileObject, FilePurpose, FileStatus, Upload, UploadPart, UploadStatus
+    from ._file_models import FileDeleted, FileObject, FilePurpose, FileStatus
     from ._models import Page
 
     def structure_FileDeleted(o, _=None, __type=type, __str=str, __bool=bool, __new=object.__new__, _FileDeleted=FileDeleted):
@@ -408,6 +415,41 @@ def group_file_models():
         result.status_details = v0_8
         result.raw = v0_9
         return result
+
+    def structure_Page_FileObject(o, _=None, __None=None, __type=type, __str=str, __bool=bool, __list=list, __new=object.__new__, _FileObject=FileObject, _Page=Page):
+        v0_0 = o['data']
+        v0_1 = o['has_more']
+        try:
+            v0_2 = o['object']
+            v0_3 = o['first_id']
+            v0_4 = o['last_id']
+        except KeyError:
+            v0_2 = o.get('object', 'list')
+            v0_3 = o.get('first_id')
+            v0_4 = o.get('last_id')
+        if __type(v0_0) is not __list:
+            raise TypeError('expected an array')
+        v0_0 = [structure_FileObject(x, _FileObject) for x in v0_0]
+        if (__type(v0_1) is not __bool) or (__type(v0_2) is not __str) or (v0_3 is not __None and __type(v0_3) is not __str) or (v0_4 is not __None and __type(v0_4) is not __str):
+            raise TypeError('a field of Page has the wrong type')
+        result = __new(_Page)
+        result.data = v0_0
+        result.has_more = v0_1
+        result.object = v0_2
+        result.first_id = v0_3
+        result.last_id = v0_4
+        return result
+
+    return {
+            FileDeleted: structure_FileDeleted,
+            FileObject: structure_FileObject,
+            Page[FileObject]: structure_Page_FileObject,
+    }
+
+
+def group_upload_models():
+    from ._file_models import FileObject, FilePurpose, FileStatus
+    from ._upload_models import Upload, UploadPart, UploadStatus
 
     def structure_Upload(o, _=None, __None=None, __type=type, __str=str, __int=int, __new=object.__new__, _FilePurpose=FilePurpose, _FilePurpose__value2member_map_=FilePurpose._value2member_map_, _UploadStatus=UploadStatus, _UploadStatus__value2member_map_=UploadStatus._value2member_map_, _FileStatus=FileStatus, _FileStatus__value2member_map_=FileStatus._value2member_map_, _FileObject=FileObject, _Upload=Upload):
         v0_0 = o['id']
@@ -507,36 +549,9 @@ def group_file_models():
         result.upload_id = v0_3
         return result
 
-    def structure_Page_FileObject(o, _=None, __None=None, __type=type, __str=str, __bool=bool, __list=list, __new=object.__new__, _FileObject=FileObject, _Page=Page):
-        v0_0 = o['data']
-        v0_1 = o['has_more']
-        try:
-            v0_2 = o['object']
-            v0_3 = o['first_id']
-            v0_4 = o['last_id']
-        except KeyError:
-            v0_2 = o.get('object', 'list')
-            v0_3 = o.get('first_id')
-            v0_4 = o.get('last_id')
-        if __type(v0_0) is not __list:
-            raise TypeError('expected an array')
-        v0_0 = [structure_FileObject(x, _FileObject) for x in v0_0]
-        if (__type(v0_1) is not __bool) or (__type(v0_2) is not __str) or (v0_3 is not __None and __type(v0_3) is not __str) or (v0_4 is not __None and __type(v0_4) is not __str):
-            raise TypeError('a field of Page has the wrong type')
-        result = __new(_Page)
-        result.data = v0_0
-        result.has_more = v0_1
-        result.object = v0_2
-        result.first_id = v0_3
-        result.last_id = v0_4
-        return result
-
     return {
-            FileDeleted: structure_FileDeleted,
-            FileObject: structure_FileObject,
             Upload: structure_Upload,
             UploadPart: structure_UploadPart,
-            Page[FileObject]: structure_Page_FileObject,
     }
 
 
@@ -573,6 +588,8 @@ def group_models():
 
 GROUPS: dict[str, Any] = {
     'openai_batches._batch_models': group_batch_models,
+    'openai_batches._webhook_models': group_webhook_models,
     'openai_batches._file_models': group_file_models,
+    'openai_batches._upload_models': group_upload_models,
     'openai_batches._models': group_models,
 }

@@ -9,10 +9,11 @@ instance of the enum that keeps its string and says ``.known is False``.
 The classes are slotted and not frozen: decoding thousands of objects per page is the hot
 path of a listing, and frozen attrs classes take about twice as long to build.
 
-This module holds what every resource shares; the batches' and webhook events' models
-live in ``_batch_models``, the files' and uploads' in ``_file_models``, and load with the first
-name taken from them (PEP 562), so the first ``client.batches`` does not build the
-classes of the files too: building an attrs class takes a fraction of a millisecond.
+This module holds what every resource shares; the batches' models live in
+``_batch_models``, the files' in ``_file_models``, the uploads' in ``_upload_models`` and
+the webhook events' in ``_webhook_models``. Each module loads with the first name taken
+from it (PEP 562), so a walk of the batches does not build the classes of the files or
+of the events too: building an attrs class takes a fraction of a millisecond.
 """
 
 from __future__ import annotations
@@ -31,25 +32,15 @@ if TYPE_CHECKING:
         Batch,
         BatchError,
         BatchErrors,
-        BatchEvent,
-        BatchEventData,
         BatchRequestCounts,
         BatchStatus,
         BatchUsage,
         InputTokensDetails,
         OutputTokensDetails,
-        WebhookEvent,
-        WebhookEventType,
     )
-    from ._file_models import (
-        FileDeleted,
-        FileObject,
-        FilePurpose,
-        FileStatus,
-        Upload,
-        UploadPart,
-        UploadStatus,
-    )
+    from ._file_models import FileDeleted, FileObject, FilePurpose, FileStatus
+    from ._upload_models import Upload, UploadPart, UploadStatus
+    from ._webhook_models import BatchEvent, BatchEventData, WebhookEvent, WebhookEventType
 
 __all__ = [
     "Batch",
@@ -87,29 +78,18 @@ _LAZY = {
             "Batch",
             "BatchError",
             "BatchErrors",
-            "BatchEvent",
-            "BatchEventData",
             "BatchRequestCounts",
             "BatchStatus",
             "BatchUsage",
             "InputTokensDetails",
             "OutputTokensDetails",
-            "WebhookEvent",
-            "WebhookEventType",
         ],
         "_batch_models",
     ),
+    **dict.fromkeys(["FileDeleted", "FileObject", "FilePurpose", "FileStatus"], "_file_models"),
+    **dict.fromkeys(["Upload", "UploadPart", "UploadStatus"], "_upload_models"),
     **dict.fromkeys(
-        [
-            "FileDeleted",
-            "FileObject",
-            "FilePurpose",
-            "FileStatus",
-            "Upload",
-            "UploadPart",
-            "UploadStatus",
-        ],
-        "_file_models",
+        ["BatchEvent", "BatchEventData", "WebhookEvent", "WebhookEventType"], "_webhook_models"
     ),
 }
 

@@ -30,7 +30,6 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from typing import Any, TypeVar
 
-from ._concurrency import merged
 from ._decode import (
     Response,
     decode_page,
@@ -220,6 +219,9 @@ def walk_ahead(
     them, and each task closes its source. This is :func:`merge`'s mechanism
     (:func:`._concurrency.merged`), keyed by position.
     """
+    # Loaded here: a walk without look-ahead never needs it.
+    from ._concurrency import merged
+
     return merged(dict(enumerate(sources)), ahead)
 
 

@@ -135,13 +135,30 @@ def test_first_use_loads_only_what_it_needs_and_the_decoding_beside_the_request(
 
     batches = set(stages["batches"]) - imported
     assert {"openai_batches._batches", "openai_batches._batch_models"} <= batches
-    for later in ("_files", "_uploads", "_file_models", "_converter", "_hooks", "_results"):
+    # Only what a walk needs: the helpers of other methods load on their first call.
+    for later in (
+        "_files",
+        "_uploads",
+        "_file_models",
+        "_upload_models",
+        "_webhook_models",
+        "_converter",
+        "_hooks",
+        "_results",
+        "_filters",
+        "_many",
+        "_concurrency",
+        "_wait",
+        "_expiry",
+    ):
         assert f"openai_batches.{later}" not in batches
     assert not {"cattrs", "orjson"} & batches
 
     files = set(stages["files"]) - set(stages["batches"])
     assert {"openai_batches._files", "openai_batches._file_models"} <= files
     assert not {"cattrs", "orjson", "openai_batches._converter"} & files
+    for later in ("_uploads", "_upload_models", "_sources", "_scan", "_filters", "_many"):
+        assert f"openai_batches.{later}" not in files
 
     assert stages["walked"] == ["file-1"]
     assert stages["loading when the request arrived"]
@@ -171,6 +188,7 @@ def test_the_files_never_load_the_batches_models() -> None:
     )
     assert {"openai_batches._file_models", "openai_batches._hooks"} <= loaded
     assert "openai_batches._batch_models" not in loaded
+    assert "openai_batches._webhook_models" not in loaded
 
 
 def test_resources_are_built_once_on_first_use() -> None:
