@@ -21,7 +21,8 @@ once.
 
 A large page (files come 10,000 at a time if asked) is parsed a piece at a time (see
 ``_decode``) and structured in slices of :data:`SLICE` items, the event loop running
-between two.
+between two, and between parsing a page of more than :data:`PARSED_APART` items and
+structuring it.
 """
 
 from __future__ import annotations
@@ -61,6 +62,14 @@ T = TypeVar("T")
 #: what the caller does with each; pages of up to 1,000 items (the default for files,
 #: more than the most for batches) are never cut.
 SLICE = 1000
+
+#: A page with more items than this (files come 1,000 a page by default) is structured on
+#: a later turn of the event loop than it was parsed: parsing it and building its first
+#: slice of models are each a millisecond or so, and a fresh process's first full
+#: garbage collection (several milliseconds) tends to fall due during a parse, so the
+#: two together would hold the loop that much longer. Pages of up to 100 (batches) are
+#: parsed and built in one turn: they are quick, and a turn costs a few microseconds.
+PARSED_APART = 100
 
 RawPage = tuple[Page[Any], Response]
 
@@ -138,7 +147,7 @@ async def structured_pages(
             data = page.data
             items: list[T] = []
             for start in range(0, len(data), SLICE):
-                if start:
+                if start or len(data) > PARSED_APART:
                     await let_loop_run()
                 chunk = data[start : start + SLICE]
                 try:
@@ -167,7 +176,7 @@ async def iter_items(pages: AsyncGenerator[RawPage, None], cl: type[T]) -> Async
                 hook = structure_hook(cl)  # the first page has loaded the converter
             data = page.data
             for start in range(0, len(data), SLICE):
-                if start:
+                if start or len(data) > PARSED_APART:
                     await let_loop_run()
                 for item in data[start : start + SLICE]:
                     try:

@@ -443,3 +443,66 @@ async def test_the_loop_runs_between_the_slices_of_a_large_page(
     # The heartbeat saw every number of pieces parsed, and of models built at each slice.
     assert {n for n, models in seen if models == 0} >= set(range(1, pieces))
     assert {models for _, models in seen} >= {SLICE * k for k in range(1, slices)}
+
+
+@pytest.mark.parametrize("walk", ["list", "pages"])
+@pytest.mark.parametrize(("size", "apart"), [(1000, True), (100, False)])
+async def test_a_page_of_more_than_100_items_is_structured_on_a_later_turn(
+    walk: str, size: int, apart: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parsing a page of 1,000 files and building its models are two turns of the event
+    loop, not one; a page of 100 is parsed and built in one turn."""
+    import asyncio
+    import json
+
+    from multidict import CIMultiDict, CIMultiDictProxy
+
+    from openai_batches import _decode, _pagination
+    from openai_batches._decode import load
+    from openai_batches._pagination import iter_items, structured_pages, walk_pages
+    from openai_batches._transport import Response
+
+    await load()
+    body = json.dumps({"object": "list", "data": files(size), "has_more": False}).encode()
+    done = {"parsed": 0, "models": 0}
+    parse = _decode.parse_json
+
+    def counted_parse(response: Response) -> Any:
+        done["parsed"] += 1
+        return parse(response)
+
+    def counted_hook(cl: Any) -> Any:
+        hook = _decode.structure_hook(cl)
+
+        def count(item: Any, cl: Any) -> Any:
+            done["models"] += 1
+            return hook(item, cl)
+
+        return count
+
+    monkeypatch.setattr(_decode, "parse_json", counted_parse)
+    monkeypatch.setattr(_pagination, "structure_hook", counted_hook)
+
+    async def fetch(after: str | None) -> Response:
+        return Response(200, CIMultiDictProxy(CIMultiDict()), body, "GET", "u")
+
+    seen: set[tuple[int, int]] = set()
+    stop = asyncio.Event()
+
+    async def heartbeat() -> None:
+        while not stop.is_set():
+            seen.add((done["parsed"], done["models"]))
+            await asyncio.sleep(1e-9)
+
+    task = asyncio.create_task(heartbeat())
+    await asyncio.sleep(0.001)
+    if walk == "list":
+        assert len([f async for f in iter_items(walk_pages(fetch, None), FileObject)]) == size
+    else:
+        pages = structured_pages(walk_pages(fetch, None), FileObject)
+        assert len((await anext(pages)).data) == size
+        await pages.aclose()
+    stop.set()
+    await task
+    assert done == {"parsed": 1, "models": size}
+    assert ((1, 0) in seen) is apart
