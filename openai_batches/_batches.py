@@ -409,6 +409,7 @@ class Batches:
         limit: int = 8,
         return_exceptions: Literal[False] = False,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> AsyncGenerator[Batch, None]: ...
 
     @overload
@@ -419,6 +420,7 @@ class Batches:
         limit: int = 8,
         return_exceptions: bool,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> AsyncGenerator[Batch | Exception, None]: ...
 
     def retrieve_many(
@@ -428,6 +430,7 @@ class Batches:
         limit: int = 8,
         return_exceptions: bool = False,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> AsyncGenerator[Batch | Exception, None]:
         """Fetch many batches, ``limit`` at a time, and yield them in input order.
 
@@ -445,11 +448,14 @@ class Batches:
         Raises:
             TypeError, ValueError: An argument, or an id in a collection, is wrong.
             NotFoundError: There is no batch with one of the ids.
+
+        The extras of a single call (see :class:`Extra`) go with each request.
         """
         from ._many import call_many
 
+        options_of(extra)  # refuses wrong extras at once, not at each call
         return call_many(
-            lambda batch_id: self.retrieve(batch_id, timeout=timeout),
+            lambda batch_id: self.retrieve(batch_id, timeout=timeout, **extra),
             ids,
             Batch,
             limit=limit,
@@ -464,6 +470,7 @@ class Batches:
         limit: int = 8,
         return_exceptions: Literal[False] = False,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> AsyncGenerator[Batch, None]: ...
 
     @overload
@@ -474,6 +481,7 @@ class Batches:
         limit: int = 8,
         return_exceptions: bool,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> AsyncGenerator[Batch | Exception, None]: ...
 
     def cancel_many(
@@ -483,6 +491,7 @@ class Batches:
         limit: int = 8,
         return_exceptions: bool = False,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> AsyncGenerator[Batch | Exception, None]:
         """Cancel many batches, ``limit`` at a time; yield the answers in input order.
 
@@ -493,8 +502,9 @@ class Batches:
         """
         from ._many import call_many
 
+        options_of(extra)  # refuses wrong extras at once, not at each call
         return call_many(
-            lambda batch_id: self.cancel(batch_id, timeout=timeout),
+            lambda batch_id: self.cancel(batch_id, timeout=timeout, **extra),
             ids,
             Batch,
             limit=limit,
@@ -512,6 +522,7 @@ class Batches:
         polling: Polling | None = None,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
         events: BatchEvents | None = None,
+        **extra: Unpack[Extra],
     ) -> Batch:
         """Poll a batch until its status is final: completed, failed, expired or cancelled.
 
@@ -537,6 +548,8 @@ class Batches:
             events: Webhook events that wake this wait: when ``events`` is notified of
                 an event for this batch, the batch is retrieved at once rather than at
                 the next poll (polling goes on meanwhile, in case no event comes).
+            **extra: ``extra_headers``, ``extra_query`` (see :class:`Extra`), with each
+                poll (and the cancel, if it is sent).
 
         Returns:
             The batch in its final status; a failed batch is returned, not raised.
@@ -556,8 +569,8 @@ class Batches:
 
         return await wait_for_batch(
             batch_id,
-            lambda batch_id: self.retrieve(batch_id, timeout=timeout),
-            lambda batch_id: self.cancel(batch_id, timeout=timeout),
+            lambda batch_id: self.retrieve(batch_id, timeout=timeout, **extra),
+            lambda batch_id: self.cancel(batch_id, timeout=timeout, **extra),
             self._api.retry,
             polling=attrs.evolve(polling, sleep=sleep),
             deadline=deadline,
@@ -577,6 +590,7 @@ class Batches:
         polling: Polling | None = None,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
         events: BatchEvents | None = None,
+        **extra: Unpack[Extra],
     ) -> Batch:
         """Cancel a batch and wait until it stops.
 
@@ -593,7 +607,7 @@ class Batches:
         """
         # Too late to cancel (finalizing, or final): wait for how it ends all the same.
         with contextlib.suppress(ConflictError):
-            await self.cancel(batch_id, timeout=timeout)
+            await self.cancel(batch_id, timeout=timeout, **extra)
         return await self.wait(
             batch_id,
             deadline=deadline,
@@ -601,6 +615,7 @@ class Batches:
             polling=polling,
             timeout=timeout,
             events=events,
+            **extra,
         )
 
     def pages(

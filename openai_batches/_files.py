@@ -381,6 +381,7 @@ class Files:
         limit: int = 8,
         return_exceptions: Literal[False] = False,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> AsyncGenerator[FileObject, None]: ...
 
     @overload
@@ -391,6 +392,7 @@ class Files:
         limit: int = 8,
         return_exceptions: bool,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> AsyncGenerator[FileObject | Exception, None]: ...
 
     def retrieve_many(
@@ -400,6 +402,7 @@ class Files:
         limit: int = 8,
         return_exceptions: bool = False,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> AsyncGenerator[FileObject | Exception, None]:
         """Fetch many files' details, ``limit`` at a time, and yield them in input order.
 
@@ -417,11 +420,14 @@ class Files:
         Raises:
             TypeError, ValueError: An argument, or an id in a collection, is wrong.
             NotFoundError: There is no file with one of the ids.
+
+        The extras of a single call (see :class:`Extra`) go with each request.
         """
         from ._many import call_many
 
+        options_of(extra)  # refuses wrong extras at once, not at each call
         return call_many(
-            lambda file_id: self.retrieve(file_id, timeout=timeout),
+            lambda file_id: self.retrieve(file_id, timeout=timeout, **extra),
             ids,
             FileObject,
             limit=limit,
@@ -436,6 +442,7 @@ class Files:
         limit: int = 8,
         return_exceptions: Literal[False] = False,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> AsyncGenerator[FileDeleted, None]: ...
 
     @overload
@@ -446,6 +453,7 @@ class Files:
         limit: int = 8,
         return_exceptions: bool,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> AsyncGenerator[FileDeleted | Exception, None]: ...
 
     def delete_many(
@@ -455,6 +463,7 @@ class Files:
         limit: int = 8,
         return_exceptions: bool = False,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        **extra: Unpack[Extra],
     ) -> AsyncGenerator[FileDeleted | Exception, None]:
         """Delete many files, ``limit`` at a time; yield the answers in input order.
 
@@ -462,8 +471,9 @@ class Files:
         """
         from ._many import call_many
 
+        options_of(extra)  # refuses wrong extras at once, not at each call
         return call_many(
-            lambda file_id: self.delete(file_id, timeout=timeout),
+            lambda file_id: self.delete(file_id, timeout=timeout, **extra),
             ids,
             FileObject,
             limit=limit,
@@ -479,6 +489,7 @@ class Files:
         limit: int = 4,
         return_exceptions: Literal[False] = False,
         read_timeout: float | None = READ_TIMEOUT,
+        **extra: Unpack[Extra],
     ) -> AsyncGenerator[Path, None]: ...
 
     @overload
@@ -490,6 +501,7 @@ class Files:
         limit: int = 4,
         return_exceptions: bool,
         read_timeout: float | None = READ_TIMEOUT,
+        **extra: Unpack[Extra],
     ) -> AsyncGenerator[Path | Exception, None]: ...
 
     def download_many(
@@ -500,6 +512,7 @@ class Files:
         limit: int = 4,
         return_exceptions: bool = False,
         read_timeout: float | None = READ_TIMEOUT,
+        **extra: Unpack[Extra],
     ) -> AsyncGenerator[Path | Exception, None]:
         """Save many files in ``directory``, ``limit`` at a time; yield their paths in input order.
 
@@ -523,6 +536,8 @@ class Files:
                 (raised at once).
             TypeError, ValueError: An argument, or an id in a collection, is wrong.
             NotFoundError, APIConnectionError, DownloadSizeError: As :meth:`download`.
+
+        The extras of a single call (see :class:`Extra`) go with each request.
         """
         folder = Path(directory)
         if not folder.is_dir():
@@ -532,11 +547,12 @@ class Files:
 
         async def save(file_id: str) -> Path:
             path = folder / file_id
-            await self.download(file_id, path, read_timeout=read_timeout)
+            await self.download(file_id, path, read_timeout=read_timeout, **extra)
             return path
 
         from ._many import call_many
 
+        options_of(extra, why=_GET_CONTENT)  # refuses wrong extras at once
         return call_many(
             save,
             ids,

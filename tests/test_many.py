@@ -490,3 +490,51 @@ async def test_download_many_cancelled_mid_content_leaves_nothing(
         assert acquired(client) == 0
         assert helper_tasks() == []
     release.set()
+
+
+# extras: with every request, checked before any
+
+
+@pytest.mark.openai_emulator(clock=ManualClock())
+async def test_extras_go_with_every_request_of_the_many_methods(
+    openai_emulator: Emulator, openai_client: Client, tmp_path: Path
+) -> None:
+    extra: Any = {"extra_headers": {"X-Trace": "t1"}, "extra_query": {"trace": "1"}}
+    batch_ids = seed_batches(openai_emulator, 3)
+    file_ids = seed_files(openai_emulator, 3)
+    await collect(openai_client.batches.retrieve_many(batch_ids, **extra))
+    await collect(openai_client.batches.cancel_many(batch_ids, **extra))
+    await collect(openai_client.files.retrieve_many(file_ids, **extra))
+    await collect(openai_client.files.download_many(file_ids, tmp_path, **extra))
+    await collect(openai_client.files.delete_many(file_ids, **extra))
+    # A download looks its file's size up first: a look-up, which takes no extras (as
+    # the look-ups after a lost answer do not).
+    look_ups = [r for r in openai_emulator.requests[9:15] if not r.path.endswith("/content")]
+    assert len(look_ups) == 3
+    seen = [r for r in openai_emulator.requests if r not in look_ups]
+    assert [(r.method, r.path.split("/")[2]) for r in seen] == [
+        *[("GET", "batches")] * 3,
+        *[("POST", "batches")] * 3,
+        *[("GET", "files")] * 6,
+        *[("DELETE", "files")] * 3,
+    ]
+    assert all(r.headers.get("X-Trace") == "t1" and r.query.get("trace") == "1" for r in seen)
+
+
+async def test_wrong_extras_of_the_many_methods_are_refused_before_any_request(
+    openai_emulator: Emulator, openai_client: Client, tmp_path: Path
+) -> None:
+    bad: Any = {"extra_header": {"X": "1"}}
+    calls = [
+        lambda: openai_client.batches.retrieve_many(["batch_a"], **bad),
+        lambda: openai_client.batches.cancel_many(["batch_a"], **bad),
+        lambda: openai_client.files.retrieve_many(["file-a"], **bad),
+        lambda: openai_client.files.delete_many(["file-a"], **bad),
+        lambda: openai_client.files.download_many(["file-a"], tmp_path, **bad),
+    ]
+    for call in calls:
+        with pytest.raises(TypeError, match="unexpected keyword argument"):
+            call()
+    with pytest.raises(TypeError, match="extra_body cannot be sent"):
+        openai_client.files.download_many(["file-a"], tmp_path, extra_body={"a": 1})
+    assert openai_emulator.requests == []

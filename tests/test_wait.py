@@ -395,3 +395,28 @@ async def test_wait_on_an_unknown_batch_raises_at_once(
 def test_polling_refuses_nonsense(kwargs: dict[str, Any], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         Polling(**kwargs)
+
+
+@pytest.mark.openai_emulator(clock=ManualClock(), timing=SLOW)
+async def test_extras_go_with_every_poll_and_the_cancel(
+    openai_emulator: Emulator, openai_client: ob.Client, fake_time: FakeTime
+) -> None:
+    extra: Any = {"extra_headers": {"X-Trace": "t1"}, "extra_query": {"trace": "1"}}
+    await openai_client.batches.wait(seed(openai_emulator, 2), polling=fake_time.polling(), **extra)
+    polls = len(openai_emulator.requests)
+    cancelled = seed(openai_emulator, 2)  # still cancellable: no look-up after the cancel
+    await openai_client.batches.cancel_and_wait(cancelled, polling=fake_time.polling(), **extra)
+    seen = openai_emulator.requests
+    assert polls > 3
+    assert {r.method for r in seen[:polls]} == {"GET"}
+    assert seen[polls].method == "POST"  # the cancel
+    assert len(seen) > polls + 1
+    assert all(r.headers.get("X-Trace") == "t1" and r.query.get("trace") == "1" for r in seen)
+
+
+async def test_the_default_polling_is_polling() -> None:
+    import inspect
+
+    for method in (ob.Batches.wait, ob.Batches.cancel_and_wait):
+        assert inspect.signature(method).parameters["polling"].default is None
+    assert Polling() == Polling(interval=1, max_interval=60)
