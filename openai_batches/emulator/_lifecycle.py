@@ -29,7 +29,7 @@ from typing import Any, Protocol
 import attrs
 
 from ._blobs import Blob, BlobWriter
-from ._responses import SUPPORTED_ENDPOINTS, respond
+from ._responses import SUPPORTED_ENDPOINTS, canonical_endpoint, respond
 
 __all__ = ["BatchRecord", "ParsedInput", "Timing", "parse_input"]
 
@@ -80,14 +80,20 @@ def _line_error(
 
 
 def parse_input(
-    lines: Iterator[bytes], endpoint: str, max_requests: int = MAX_REQUESTS
+    lines: Iterator[bytes],
+    endpoint: str,
+    max_requests: int = MAX_REQUESTS,
+    *,
+    azure: bool = False,
 ) -> ParsedInput:
     """Validate batch input lines like the service does.
 
     Each non-blank line must be a JSON object with a unique string ``custom_id``, ``method``
-    ``POST``, ``url`` equal to *endpoint* and an object ``body``; all lines must name the same
-    ``body.model``. Errors carry the 1-based line number.
+    ``POST``, ``url`` equal to *endpoint* (both spelled as `canonical_endpoint` makes them,
+    with *azure*) and an object ``body``; all lines must name the same ``body.model``.
+    Errors carry the 1-based line number.
     """
+    route = canonical_endpoint(endpoint, azure=azure)
     parsed = ParsedInput()
     seen: set[str] = set()
     errors = parsed.errors
@@ -155,7 +161,8 @@ def parse_input(
                 "method",
             )
             continue
-        if line["url"] != endpoint:
+        url = line["url"]
+        if not isinstance(url, str) or canonical_endpoint(url, azure=azure) != route:
             fail(
                 "invalid_url",
                 f"The url for this request does not match the batch endpoint '{endpoint}'.",
@@ -224,7 +231,10 @@ class BatchRecord:
     """One batch and everything needed to replay its lifecycle."""
 
     id: str
+    #: As the batch was created with, and reported.
     endpoint: str
+    #: The same in the ``/v1/...`` spelling, which chooses the answers.
+    route: str
     input_file_id: str
     created_at: float
     timing: Timing
@@ -340,7 +350,7 @@ class BatchRecord:
             seed = f"{self.id}:{custom_id}"
             created = int(began + (index + 1) / rate)
             outcome = respond(
-                self.endpoint,
+                self.route,
                 body,
                 seed=seed,
                 created=created,

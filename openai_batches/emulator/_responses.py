@@ -417,6 +417,17 @@ _HANDLERS = {
 SUPPORTED_ENDPOINTS = tuple(_HANDLERS)
 
 
+def canonical_endpoint(endpoint: str, *, azure: bool) -> str:
+    """Return a batch endpoint or line ``url`` in the ``/v1/...`` spelling.
+
+    Azure OpenAI also takes them without the version (``/chat/completions``); OpenAI does
+    not, so outside Azure mode *endpoint* is returned unchanged.
+    """
+    if azure and endpoint.startswith("/") and not endpoint.startswith("/v1/"):
+        return "/v1" + endpoint
+    return endpoint
+
+
 def input_tokens(endpoint: str, body: dict[str, Any]) -> int:
     """Count the input tokens a request would report, without answering it.
 

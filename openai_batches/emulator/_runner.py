@@ -69,7 +69,8 @@ class Emulator:
             an ``api-key`` header (one of *api_keys*) or an Entra ID bearer token (one of
             *azure_ad_tokens*), and Azure's error bodies for a wrong credential, path or
             version; uploaded files are ``pending`` for `AZURE_FILE_PROCESSING` emulated
-            seconds, and a batch on a pending file is refused.
+            seconds, and a batch on a pending file is refused; a batch endpoint and its
+            lines' ``url`` may be spelled without ``/v1`` (``/chat/completions``).
         azure_ad_tokens: Accepted bearer tokens in Azure mode; None accepts any.
     """
 
@@ -105,6 +106,7 @@ class Emulator:
             seed,
             enqueued_token_limit=enqueued_token_limit,
             file_processing=AZURE_FILE_PROCESSING if azure else 0.0,
+            azure=azure,
         )
         self.azure = azure
         self._state = EmulatorState(

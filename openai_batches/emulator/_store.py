@@ -24,7 +24,7 @@ from ._clock import Clock
 from ._errors import ApiError
 from ._index import Key, SortedIds
 from ._lifecycle import BatchRecord, ParsedInput, Timing, parse_input
-from ._responses import SUPPORTED_ENDPOINTS, input_tokens
+from ._responses import SUPPORTED_ENDPOINTS, canonical_endpoint, input_tokens
 
 __all__ = ["FILE_PURPOSES", "Store"]
 
@@ -177,6 +177,9 @@ class Store:
             limit). A batch whose input tokens, added to those of the batches of its model
             that are validating, in progress or finalizing, exceed it fails at validation
             with ``token_limit_exceeded``, as on the live API.
+        file_processing: Emulated seconds an uploaded file stays ``pending``.
+        azure: Also take a batch endpoint and its lines' ``url`` without ``/v1``
+            (``/chat/completions``), as Azure OpenAI does.
     """
 
     def __init__(
@@ -188,6 +191,7 @@ class Store:
         *,
         enqueued_token_limit: int | None = None,
         file_processing: float = 0.0,
+        azure: bool = False,
     ) -> None:
         if enqueued_token_limit is not None and enqueued_token_limit < 1:
             raise ValueError("enqueued_token_limit must be a positive number of tokens")
@@ -198,6 +202,7 @@ class Store:
         self.storage = storage
         self.timing = timing
         self.enqueued_token_limit = enqueued_token_limit
+        self.azure = azure
         self._runs: dict[str, int] = {}
         self._random = random.Random(seed)
         self._sequence = 0
@@ -449,7 +454,8 @@ class Store:
             self._check_new_id(batch_id, self._batches, "batch")
         if not isinstance(input_file_id, str) or not input_file_id:
             raise ApiError.invalid("input_file_id", "Invalid 'input_file_id': expected a file id.")
-        if endpoint not in SUPPORTED_ENDPOINTS:
+        route = canonical_endpoint(endpoint, azure=self.azure) if isinstance(endpoint, str) else ""
+        if route not in SUPPORTED_ENDPOINTS:
             raise ApiError.invalid(
                 "endpoint",
                 f"Invalid value for 'endpoint': {endpoint!r}. The emulator supports "
@@ -482,11 +488,12 @@ class Store:
                 "batch needs a processed file.",
             )
         created = self.clock.now() if created_at is None else created_at
-        parsed = parse_input(source.blob.iter_lines(), endpoint)
-        tokens = self._enqueue(parsed, endpoint)
+        parsed = parse_input(source.blob.iter_lines(), endpoint, azure=self.azure)
+        tokens = self._enqueue(parsed, route)
         batch = BatchRecord(
             id=batch_id or self._hex_id("batch_"),
             endpoint=endpoint,
+            route=route,
             input_file_id=input_file_id,
             # The schedule starts at the exact moment (the API shows whole seconds): from the
             # whole second, a batch created late in a second would skip most of validating.
