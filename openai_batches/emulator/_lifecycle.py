@@ -29,7 +29,7 @@ from typing import Any, Protocol
 import attrs
 
 from ._blobs import Blob, BlobWriter
-from ._responses import SUPPORTED_ENDPOINTS, canonical_endpoint, respond
+from ._responses import canonical_endpoint, respond
 
 __all__ = ["BatchRecord", "ParsedInput", "Timing", "parse_input"]
 
@@ -455,8 +455,3 @@ class BatchRecord:
 
 def _int_or_none(value: float | None) -> int | None:
     return None if value is None else int(value)
-
-
-def supported(endpoint: str) -> bool:
-    """Return True if the emulator can run batches for *endpoint*."""
-    return endpoint in SUPPORTED_ENDPOINTS
