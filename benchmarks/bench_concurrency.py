@@ -122,11 +122,11 @@ def baseline_name(baseline: str | tuple[str, ...]) -> str:
 class Floor:
     """The least time any client can take for ``calls`` calls, ``limit`` at a time.
 
-    Each call waits ``latency_ms`` in the server, so it is in flight at exactly one of
-    the instants t, t + latency, t + 2 latency, ... for any t, and at most ``limit``
-    calls are in flight at each: a run shorter than ``ceil(calls / limit)`` latencies
-    holds too few of those instants for every call. (``calls / limit`` latencies, the
-    total wait spread evenly over the slots, is a weaker bound.)
+    Each call is in flight for at least ``latency_ms`` (the server's wait), so at one
+    at least of the instants t, t + latency, t + 2 latency, ... for any t, and at most
+    ``limit`` calls are in flight at each: a run shorter than ``ceil(calls / limit)``
+    latencies holds too few of those instants for every call. (``calls / limit``
+    latencies, the total wait spread evenly over the slots, is a weaker bound.)
     """
 
     calls: int
