@@ -31,7 +31,14 @@ from aiohttp import BodyPartReader, web
 
 from ._errors import ApiError
 from ._faults import FaultRule, Faults
-from ._http import BlobPayload, error_response, json_response, list_response, send_manipulated
+from ._http import (
+    BlobPayload,
+    encoded_response,
+    error_response,
+    json_response,
+    list_response,
+    send_manipulated,
+)
 from ._store import (
     FILE_PURPOSES,
     MAX_BATCH_FILE_BYTES,
@@ -331,14 +338,18 @@ async def create_batch(request: web.Request) -> web.StreamResponse:
 @routes.get("/v1/batches")
 async def list_batches(request: web.Request) -> web.StreamResponse:
     limit = _limit(request, 20, 100)
-    return json_response(
-        _store(request).list_batches(limit=limit, after=request.query.get("after"))
+    batches, has_more = _store(request).batch_page(limit=limit, after=request.query.get("after"))
+    return list_response(
+        [batch.encoded() for batch in batches],
+        batches[0].id if batches else None,
+        batches[-1].id if batches else None,
+        has_more,
     )
 
 
 @routes.get("/v1/batches/{batch_id}")
 async def retrieve_batch(request: web.Request) -> web.StreamResponse:
-    return json_response(_store(request).batch(request.match_info["batch_id"]).to_json())
+    return encoded_response(_store(request).batch(request.match_info["batch_id"]).encoded())
 
 
 @routes.post("/v1/batches/{batch_id}/cancel")

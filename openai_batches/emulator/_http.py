@@ -2,8 +2,8 @@
 
 * `BlobPayload` streams a stored file as a response body with its Content-Length, reading one
   chunk at a time, never the whole file.
-* `json_response` and `error_response` build the API's JSON answers; `list_response` builds
-  a page of a listing from objects encoded beforehand.
+* `json_response` and `error_response` build the API's JSON answers; `encoded_response`
+  answers an object encoded beforehand, and `list_response` a page of a listing of them.
 * `send_manipulated` re-sends an answer slowly or truncated, for fault injection.
 """
 
@@ -24,6 +24,7 @@ from ._errors import ApiError
 __all__ = [
     "BlobPayload",
     "body_chunks",
+    "encoded_response",
     "error_response",
     "json_response",
     "list_response",
@@ -67,6 +68,11 @@ def json_response(data: Any, status: int = 200) -> web.Response:
     return web.json_response(data, status=status, dumps=_dumps)
 
 
+def encoded_response(body: bytes) -> web.Response:
+    """Answer an object already encoded as JSON, with the headers `json_response` sends."""
+    return web.Response(body=body, content_type="application/json", charset="utf-8")
+
+
 def list_response(
     encoded: list[bytes], first_id: str | None, last_id: str | None, has_more: bool
 ) -> web.Response:
@@ -84,7 +90,7 @@ def list_response(
             b"}",
         )
     )
-    return web.Response(body=body, content_type="application/json")
+    return encoded_response(body)
 
 
 def error_response(error: ApiError, headers: dict[str, str] | None = None) -> web.Response:

@@ -258,6 +258,7 @@ class BatchRecord:
     errors: list[dict[str, Any]] | None = None
     _output: BlobWriter | None = None
     _error_output: BlobWriter | None = None
+    _encoded: bytes | None = attrs.field(default=None, init=False, repr=False)
 
     @property
     def expires_at(self) -> float:
@@ -338,6 +339,7 @@ class BatchRecord:
     def _enter(self, status: str, at: float) -> None:
         self.status = status
         self.times[f"{status}_at"] = at
+        self._encoded = None  # never kept while active; dropped on any change all the same
 
     def _run_until(self, target: int) -> None:
         assert self._output is not None
@@ -413,6 +415,20 @@ class BatchRecord:
             if writer is not None:
                 writer.abort()
         self._output = self._error_output = None
+
+    def encoded(self) -> bytes:
+        """Return the Batch object as JSON.
+
+        A batch in a final status never changes again, so its JSON is encoded once and
+        kept: retrieving or listing finished batches, the bulk of what clients poll,
+        skips the encoding. An active batch is encoded anew each time.
+        """
+        if self._encoded is not None:
+            return self._encoded
+        encoded = json.dumps(self.to_json(), ensure_ascii=False).encode()
+        if not self.active:
+            self._encoded = encoded
+        return encoded
 
     def to_json(self) -> dict[str, Any]:
         """Return the API's Batch object."""

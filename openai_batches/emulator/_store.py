@@ -585,15 +585,22 @@ class Store:
         self._active.setdefault(batch.id, batch)
         return batch.to_json()
 
-    def list_batches(self, *, limit: int = 20, after: str | None = None) -> dict[str, Any]:
-        """Return a page of the ListBatchesResponse, newest first."""
+    def batch_page(
+        self, *, limit: int = 20, after: str | None = None
+    ) -> tuple[list[BatchRecord], bool]:
+        """Return a page of batch records, newest first, and whether more follow."""
         cursor = self._cursor(self._batch_keys, after)
         ids, has_more = self._batch_index.page(cursor, limit, True)
+        return [self._batches[batch_id] for batch_id in ids], has_more
+
+    def list_batches(self, *, limit: int = 20, after: str | None = None) -> dict[str, Any]:
+        """Return a page of the ListBatchesResponse, newest first."""
+        batches, has_more = self.batch_page(limit=limit, after=after)
         return {
             "object": "list",
-            "data": [self._batches[batch_id].to_json() for batch_id in ids],
-            "first_id": ids[0] if ids else None,
-            "last_id": ids[-1] if ids else None,
+            "data": [batch.to_json() for batch in batches],
+            "first_id": batches[0].id if batches else None,
+            "last_id": batches[-1].id if batches else None,
             "has_more": has_more,
         }
 

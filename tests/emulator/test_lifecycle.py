@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -240,3 +241,76 @@ async def test_a_batch_created_late_in_a_second_still_validates_for_the_whole_ti
     batch = await api.get(f"/batches/{batch['id']}")
     assert batch["status"] == "in_progress"
     assert batch["in_progress_at"] == T0 + 1
+
+
+async def answers(api: Api, emu: Emulator, batch_id: str) -> dict[str, Any]:
+    """The batch as every route shows it, asked twice each; assert they all agree."""
+    seen = []
+    for _ in range(2):  # the second time, from whatever the first left encoded
+        seen.append(await api.get(f"/batches/{batch_id}"))
+        page = await api.get("/batches", params={"limit": "100"})
+        seen += [item for item in page["data"] if item["id"] == batch_id]
+    current = emu.store.batch(batch_id).to_json()
+    assert seen == [current] * 4
+    return current
+
+
+async def test_every_answer_shows_the_batch_as_it_is_now(
+    api: Api, emu: Emulator, clock: ManualClock
+) -> None:
+    batch = await api.batch([chat(f"r{i}", f"line {i}") for i in range(100)])
+    other = await api.batch([chat("a", "x")])  # runs to the end meanwhile
+    steps = [
+        (0.0, "validating"),
+        (0.5, "in_progress"),
+        (0.1, "in_progress"),  # 20 more requests done: new counts
+        (0.4, "finalizing"),
+        (0.5, "completed"),
+        (86400 * 3, "completed"),
+    ]
+    counts = []
+    for seconds, status in steps:
+        clock.advance(seconds)
+        shown = await answers(api, emu, batch["id"])
+        assert shown["status"] == status
+        counts.append(shown["request_counts"]["completed"])
+    assert counts == [0, 0, 20, 100, 100, 100]
+    assert (await answers(api, emu, other["id"]))["status"] == "completed"
+
+
+async def test_every_answer_shows_a_cancelled_batch_as_it_is_now(
+    api: Api, emu: Emulator, clock: ManualClock
+) -> None:
+    batch = await api.batch([chat(f"r{i}", f"line {i}") for i in range(100)])
+    clock.advance(0.5 + 10 / 200)
+    assert (await answers(api, emu, batch["id"]))["request_counts"]["completed"] == 10
+    await api.post(f"/batches/{batch['id']}/cancel")
+    assert (await answers(api, emu, batch["id"]))["status"] == "cancelling"
+    clock.advance(0.5)
+    cancelled = await answers(api, emu, batch["id"])
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["error_file_id"] is not None
+    await api.post(f"/batches/{batch['id']}/cancel", expect=409)
+    assert await answers(api, emu, batch["id"]) == cancelled
+
+
+async def test_a_finished_batch_is_encoded_once(emu: Emulator, clock: ManualClock) -> None:
+    batch = emu.store.batch(emu.store.put_batch([chat("a", "x")])["id"])
+    clock.advance(0.5)
+    emu.store.advance()
+    assert batch.status == "in_progress"
+    assert batch.encoded() is not batch.encoded()  # it may change: encoded anew
+    clock.advance(1)
+    emu.store.advance()
+    assert batch.status == "completed"
+    first = batch.encoded()
+    assert json.loads(first) == batch.to_json()
+    assert batch.encoded() is first
+
+
+async def test_json_answers_say_their_charset(api: Api, emu: Emulator) -> None:
+    await api.batch([chat("a", "x")])
+    batch_id = (await api.get("/batches"))["data"][0]["id"]
+    for path in ("/batches", f"/batches/{batch_id}", "/files", "/batches/batch_nope"):
+        async with api.session.get(api.base + path) as response:
+            assert response.headers["Content-Type"] == "application/json; charset=utf-8"
