@@ -377,15 +377,11 @@ async def test_the_loop_runs_between_the_slices_of_a_large_page(
 ) -> None:
     """A page of 10,000 files is parsed and structured a piece at a time, not in one go:
     a heartbeat on a timer beats after every piece and every slice."""
-    import asyncio
     import json
 
-    from multidict import CIMultiDict, CIMultiDictProxy
-
-    from openai_batches import _decode, _pagination
+    from openai_batches import _decode
     from openai_batches._decode import PIECE, load, parse_items, split_page
-    from openai_batches._pagination import SLICE, iter_items, structured_pages, walk_pages
-    from openai_batches._transport import Response
+    from openai_batches._pagination import SLICE
 
     await load()
     body = json.dumps({"object": "list", "data": files(10_000), "has_more": False}).encode()
@@ -403,43 +399,9 @@ async def test_the_loop_runs_between_the_slices_of_a_large_page(
             done["pieces"] += 1
             yield run
 
-    def counted_hook(cl: Any) -> Any:
-        hook = _decode.structure_hook(cl)
-
-        def count(item: Any, cl: Any) -> Any:
-            done["models"] += 1
-            return hook(item, cl)
-
-        return count
-
     monkeypatch.setattr(_decode, "parse_items", counted_pieces)
-    monkeypatch.setattr(_pagination, "structure_hook", counted_hook)
-
-    async def fetch(after: str | None) -> Response:
-        # Answers at once: any turn of the loop during the walk is a break between pieces.
-        return Response(200, CIMultiDictProxy(CIMultiDict()), body, "GET", "u")
-
-    # On a timer, as most work waiting on a loop is (sleeps, timeouts, I/O): the timers
-    # that fall due run after the tasks already ready, so the heartbeat beats between two
-    # slices only if the walk gives way for a whole round of the loop.
-    seen: set[tuple[int, int]] = set()
-    stop = asyncio.Event()
-
-    async def heartbeat() -> None:
-        while not stop.is_set():
-            seen.add((done["pieces"], done["models"]))
-            await asyncio.sleep(1e-9)
-
-    task = asyncio.create_task(heartbeat())
-    await asyncio.sleep(0.001)
-    if walk == "list":
-        assert len([f async for f in iter_items(walk_pages(fetch, None), FileObject)]) == 10_000
-    else:
-        pages = structured_pages(walk_pages(fetch, None), FileObject)
-        assert len((await anext(pages)).data) == 10_000
-        await pages.aclose()
-    stop.set()
-    await task
+    seen = await beats_while_walking(walk, body, done, "pieces", monkeypatch)
+    assert done["models"] == 10_000
     # The heartbeat saw every number of pieces parsed, and of models built at each slice.
     assert {n for n, models in seen if models == 0} >= set(range(1, pieces))
     assert {models for _, models in seen} >= {SLICE * k for k in range(1, slices)}
@@ -452,14 +414,10 @@ async def test_a_page_of_more_than_100_items_is_structured_on_a_later_turn(
 ) -> None:
     """Parsing a page of 1,000 files and building its models are two turns of the event
     loop, not one; a page of 100 is parsed and built in one turn."""
-    import asyncio
     import json
 
-    from multidict import CIMultiDict, CIMultiDictProxy
-
-    from openai_batches import _decode, _pagination
+    from openai_batches import _decode
     from openai_batches._decode import load
-    from openai_batches._pagination import iter_items, structured_pages, walk_pages
     from openai_batches._transport import Response
 
     await load()
@@ -471,6 +429,25 @@ async def test_a_page_of_more_than_100_items_is_structured_on_a_later_turn(
         done["parsed"] += 1
         return parse(response)
 
+    monkeypatch.setattr(_decode, "parse_json", counted_parse)
+    seen = await beats_while_walking(walk, body, done, "parsed", monkeypatch)
+    assert done == {"parsed": 1, "models": size}
+    assert ((1, 0) in seen) is apart
+
+
+async def beats_while_walking(
+    walk: str, body: bytes, done: dict[str, int], counted: str, monkeypatch: pytest.MonkeyPatch
+) -> set[tuple[int, int]]:
+    """Walk a listing of one page, ``body``, with ``list()`` or ``pages()`` beside a
+    heartbeat; return what the beats saw: ``(done[counted], models built so far)``."""
+    import asyncio
+
+    from multidict import CIMultiDict, CIMultiDictProxy
+
+    from openai_batches import _decode, _pagination
+    from openai_batches._pagination import iter_items, structured_pages, walk_pages
+    from openai_batches._transport import Response
+
     def counted_hook(cl: Any) -> Any:
         hook = _decode.structure_hook(cl)
 
@@ -480,29 +457,32 @@ async def test_a_page_of_more_than_100_items_is_structured_on_a_later_turn(
 
         return count
 
-    monkeypatch.setattr(_decode, "parse_json", counted_parse)
     monkeypatch.setattr(_pagination, "structure_hook", counted_hook)
 
     async def fetch(after: str | None) -> Response:
+        # Answers at once: any turn of the loop during the walk is a break in its work.
         return Response(200, CIMultiDictProxy(CIMultiDict()), body, "GET", "u")
 
+    # On a timer, as most work waiting on a loop is (sleeps, timeouts, I/O): the timers
+    # that fall due run after the tasks already ready, so the heartbeat beats between two
+    # pieces of work only if the walk gives way for a whole round of the loop.
     seen: set[tuple[int, int]] = set()
     stop = asyncio.Event()
 
     async def heartbeat() -> None:
         while not stop.is_set():
-            seen.add((done["parsed"], done["models"]))
+            seen.add((done[counted], done["models"]))
             await asyncio.sleep(1e-9)
 
     task = asyncio.create_task(heartbeat())
     await asyncio.sleep(0.001)
     if walk == "list":
-        assert len([f async for f in iter_items(walk_pages(fetch, None), FileObject)]) == size
+        models = [f async for f in iter_items(walk_pages(fetch, None), FileObject)]
     else:
         pages = structured_pages(walk_pages(fetch, None), FileObject)
-        assert len((await anext(pages)).data) == size
+        models = (await anext(pages)).data
         await pages.aclose()
     stop.set()
     await task
-    assert done == {"parsed": 1, "models": size}
-    assert ((1, 0) in seen) is apart
+    assert len(models) == done["models"]
+    return seen
