@@ -10,7 +10,10 @@ every arm once, in a rotating order; only medians and ratios are printed. The ar
 
 * ``raw``: aiohttp + ``json.loads``, plain dicts (``bench_walk.raw_walk``);
 * ``floor``: aiohttp + ``orjson.loads``, plain dicts: no walker does less;
-* ``openai_batches``: ``client.batches.list()`` / ``client.files.list()``.
+* ``openai_batches``: ``client.batches.list()`` / ``client.files.list()``;
+* ``loaded`` (cold walks only): the same in a process that has loaded, before the clock,
+  all that the first walk loads (the resource and its models, orjson, cattrs, the
+  converter and the hooks): what the first walk costs besides loading.
 
 **cold walk**: each process imports its modules and builds its client or session
 factory, then starts the clock just before the first request and stops it at the last
@@ -45,6 +48,7 @@ from typing import Any
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 ARMS = ("raw", "floor", "openai_batches")
+COLD_ARMS = (*ARMS, "loaded")
 
 #: (title, listing, page size, items walked)
 COLD_WALKS = [
@@ -66,10 +70,18 @@ HEARTBEAT = 0.001
 
 async def _walker(arm: str, base: str) -> Any:
     """Return ``walk(listing, limit) -> async iterator`` and a closer, for ``arm``."""
-    if arm == "openai_batches":
+    if arm in ("openai_batches", "loaded"):
         import openai_batches
 
         client = openai_batches.Client("sk-bench", base_url=base, max_retries=0)
+        if arm == "loaded":
+            from openai_batches import Batch, FileObject, Page, _decode
+            from openai_batches._converter import structure_hook
+
+            client.batches, client.files  # noqa: B018
+            await _decode.load()
+            for cl in (Batch, FileObject, Page[Batch], Page[FileObject]):
+                structure_hook(cl)
 
         def walk(listing: str, limit: int) -> Any:
             if listing == "batches":
@@ -250,21 +262,21 @@ def start_server() -> tuple[subprocess.Popen[bytes], str]:
     return server, base
 
 
-def rotated(r: int) -> list[str]:
-    return list(ARMS[r % len(ARMS) :] + ARMS[: r % len(ARMS)])
+def rotated(r: int, arms: tuple[str, ...] = ARMS) -> list[str]:
+    return list(arms[r % len(arms) :] + arms[: r % len(arms)])
 
 
 def cold_walks(base: str, rounds: int) -> None:
     for title, listing, limit, items in COLD_WALKS:
-        runs: dict[str, list[dict[str, Any]]] = {arm: [] for arm in ARMS}
+        runs: dict[str, list[dict[str, Any]]] = {arm: [] for arm in COLD_ARMS}
         for r in range(rounds):
-            for arm in rotated(r):
+            for arm in rotated(r, COLD_ARMS):
                 runs[arm].append(run_child("cold", arm, base, listing, limit, items))
         print(f"\ncold walk, {title}: fresh process per walk, {rounds} rounds")
         print("  (medians: time from the first request to the last item; CPU time it used)")
         raw = statistics.median(x["elapsed"] for x in runs["raw"])
         raw_cpu = statistics.median(x["cpu"] for x in runs["raw"])
-        for arm in ARMS:
+        for arm in COLD_ARMS:
             median = statistics.median(x["elapsed"] for x in runs[arm])
             cpu = statistics.median(x["cpu"] for x in runs[arm])
             print(
