@@ -98,26 +98,15 @@ async def _walker(arm: str, base: str) -> Any:
         loads = orjson.loads
     else:
         loads = json.loads
+    from bench_walk import raw_walk
+
     holder: list[Any] = []
 
-    async def raw(listing: str, limit: int) -> Any:
-        # Built on the first request, as the library builds its session.
+    def raw(listing: str, limit: int) -> Any:
+        # Built on the first walk, as the library builds its session on the first request.
         if not holder:
             holder.append(aiohttp.ClientSession())
-        session = holder[0]
-        url = f"{base}/{listing}"
-        after = None
-        while True:
-            params: dict[str, Any] = {"limit": limit}
-            if after:
-                params["after"] = after
-            async with session.get(url, params=params) as response:
-                page = loads(await response.read())
-            for item in page["data"]:
-                yield item
-            if not page["has_more"]:
-                return
-            after = page["last_id"]
+        return raw_walk(holder[0], f"{base}/{listing}", limit, loads)
 
     async def close() -> None:
         if holder:
@@ -247,21 +236,6 @@ def compile_bytecode(modules: set[str]) -> None:
             compileall.compile_file(path, quiet=2)
 
 
-def start_server() -> tuple[subprocess.Popen[bytes], str]:
-    port_file = os.path.join(HERE, f".bench-cold-port-{os.getpid()}")
-    server = subprocess.Popen(
-        [sys.executable, os.path.join(HERE, "bench_walk.py"), "--serve", port_file]
-    )
-    while not os.path.exists(port_file):
-        time.sleep(0.05)
-        if server.poll() is not None:
-            raise SystemExit("the benchmark server failed to start")
-    with open(port_file) as f:
-        base = f"http://127.0.0.1:{f.read()}/v1"
-    os.remove(port_file)
-    return server, base
-
-
 def rotated(r: int, arms: tuple[str, ...] = ARMS) -> list[str]:
     return list(arms[r % len(arms) :] + arms[: r % len(arms)])
 
@@ -348,6 +322,8 @@ def main() -> None:
     if args.child:
         child_main(args.child)
         return
+    from bench_walk import start_server
+
     server, base = start_server()
     try:
         # A first walk of each kind fills the server's cache and lists the modules to compile.

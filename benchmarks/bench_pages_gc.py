@@ -41,7 +41,6 @@ import gc
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -50,7 +49,14 @@ from typing import Any
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from bench_walk import N_BATCHES, N_FILES, make_batch, make_file, measure  # noqa: E402
+from bench_walk import (  # noqa: E402
+    N_BATCHES,
+    N_FILES,
+    make_batch,
+    make_file,
+    measure,
+    start_server,
+)
 
 Arm = Callable[[], Awaitable[int]]
 
@@ -162,18 +168,8 @@ async def run(rounds: int, only: str | None) -> None:
     gc.collect()
     print(f"objects the collector tracks before the walks: {len(gc.get_objects()):,}")
 
-    port_file = os.path.join(HERE, f".bench-port-{os.getpid()}")
-    server = subprocess.Popen(
-        [sys.executable, os.path.join(HERE, "bench_walk.py"), "--serve", port_file]
-    )
+    server, base = start_server()
     try:
-        while not os.path.exists(port_file):
-            await asyncio.sleep(0.05)
-            if server.poll() is not None:
-                raise SystemExit("the benchmark server failed to start")
-        with open(port_file) as f:
-            base = f"http://127.0.0.1:{f.read()}/v1"
-        os.remove(port_file)
         session = aiohttp.ClientSession()
         client = openai_batches.Client("sk-bench", base_url=base, max_retries=0)
         try:

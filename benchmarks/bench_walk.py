@@ -179,22 +179,30 @@ async def raw_walk(
         after = page["last_id"]
 
 
+def start_server() -> tuple[subprocess.Popen[bytes], str]:
+    """Start the listing server in a child process; return it and its base URL."""
+    port_file = os.path.join(HERE, f".bench-port-{os.getpid()}")
+    server = subprocess.Popen(
+        [sys.executable, os.path.join(HERE, "bench_walk.py"), "--serve", port_file]
+    )
+    while not os.path.exists(port_file):
+        time.sleep(0.05)
+        if server.poll() is not None:
+            raise SystemExit("the benchmark server failed to start")
+    with open(port_file) as f:
+        base = f"http://127.0.0.1:{f.read()}/v1"
+    os.remove(port_file)
+    return server, base
+
+
 async def run(rounds: int, only: str | None, interleave: bool) -> None:
     import aiohttp
 
     import openai_batches
     from openai_batches._files import DEFAULT_FILES_PAGE
 
-    port_file = os.path.join(HERE, f".bench-port-{os.getpid()}")
-    server = subprocess.Popen([sys.executable, __file__, "--serve", port_file])
+    server, base = start_server()
     try:
-        while not os.path.exists(port_file):
-            await asyncio.sleep(0.05)
-            if server.poll() is not None:
-                raise SystemExit("the benchmark server failed to start")
-        with open(port_file) as f:
-            base = f"http://127.0.0.1:{f.read()}/v1"
-        os.remove(port_file)
         await bench_all(base, rounds, aiohttp, openai_batches, DEFAULT_FILES_PAGE, only, interleave)
     finally:
         server.terminate()

@@ -71,6 +71,12 @@ SLICE = 1000
 #: parsed and built in one turn: they are quick, and a turn costs a few microseconds.
 PARSED_APART = 100
 
+
+def _turn_before(start: int, size: int) -> bool:
+    """Whether the loop runs before building the slice at ``start`` of a page of ``size``."""
+    return start > 0 or size > PARSED_APART
+
+
 RawPage = tuple[Page[Any], Response]
 
 
@@ -147,7 +153,7 @@ async def structured_pages(
             data = page.data
             items: list[T] = []
             for start in range(0, len(data), SLICE):
-                if start or len(data) > PARSED_APART:
+                if _turn_before(start, len(data)):
                     await let_loop_run()
                 chunk = data[start : start + SLICE]
                 try:
@@ -176,7 +182,7 @@ async def iter_items(pages: AsyncGenerator[RawPage, None], cl: type[T]) -> Async
                 hook = structure_hook(cl)  # the first page has loaded the converter
             data = page.data
             for start in range(0, len(data), SLICE):
-                if start or len(data) > PARSED_APART:
+                if _turn_before(start, len(data)):
                     await let_loop_run()
                 for item in data[start : start + SLICE]:
                     try:

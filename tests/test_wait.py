@@ -412,11 +412,3 @@ async def test_extras_go_with_every_poll_and_the_cancel(
     assert seen[polls].method == "POST"  # the cancel
     assert len(seen) > polls + 1
     assert all(r.headers.get("X-Trace") == "t1" and r.query.get("trace") == "1" for r in seen)
-
-
-async def test_the_default_polling_is_polling() -> None:
-    import inspect
-
-    for method in (ob.Batches.wait, ob.Batches.cancel_and_wait):
-        assert inspect.signature(method).parameters["polling"].default is None
-    assert Polling() == Polling(interval=1, max_interval=60)
